@@ -1,0 +1,18 @@
+"""odl_bilevel: bilevel learning of variational reconstruction methods with ODL.
+
+Subpackages, from the bottom of the stack up: :mod:`odl_bilevel.operators`,
+:mod:`odl_bilevel.functionals`; beside the stack: :mod:`odl_bilevel.testing`
+(public derivative and adjoint checkers).
+
+Importing the package changes no global state beyond what ``import odl``
+does, and does not import matplotlib.
+"""
+
+import logging
+
+from . import functionals, operators
+
+__version__ = "0.1.0.dev0"
+__all__ = ["__version__", "functionals", "operators"]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -145,7 +145,7 @@ class ParametrisedFunctional(odl.functionals.Functional):
 
     @property
     def strong_convexity(self):
-        r"""Modulus :math:`\mu \ge 0` with :math:`\nabla^2_x F \succeq \mu I` (0 if only convex)."""
+        r"""Modulus :math:`\mu \ge 0` with :math:`\nabla^2_x F \succeq \mu I` (0: only convex)."""
         return 0.0
 
     def with_params(self, theta):
@@ -170,7 +170,10 @@ class ParametrisedFunctional(odl.functionals.Functional):
         raise NotImplementedError
 
     def mixed_derivative(self, x):
-        r"""Return the linear operator :math:`\partial_\theta\nabla_x F(x;\theta):\mathbb{R}^p\to X`."""
+        r"""Return the linear operator :math:`\partial_\theta\nabla_x F(x;\theta)`.
+
+        It maps :math:`\mathbb{R}^p \to X` and has an exact ``adjoint``.
+        """
         raise NotImplementedError
 
 
@@ -257,7 +260,8 @@ class ParametrisedSum(ParametrisedFunctional):
                 out += tmp
 
         def backward(v, out):
-            for op, (a, b) in zip(ops, zip(self._offsets[:-1], self._offsets[1:]), strict=True):
+            bounds = zip(self._offsets[:-1], self._offsets[1:], strict=True)
+            for op, (a, b) in zip(ops, bounds, strict=True):
                 out[a:b] = op.adjoint(v).data
 
         return ParamLinearOperator(self.param_space, space, forward, backward)

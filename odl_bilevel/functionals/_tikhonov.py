@@ -3,13 +3,13 @@ r"""Tikhonov regulariser :math:`F(x;\xi) = \frac{\xi}{2}\|x\|^2`."""
 import numpy as np
 
 from .._validation import require_nonnegative, require_unit_cell_space
-from ._base import HessianOperator, ParamLinearOperator, ParametrisedFunctional
+from ._base import HessianOperator, ParametrisedFunctional, ParamLinearOperator
 
 __all__ = ["Tikhonov"]
 
 
 class Tikhonov(ParametrisedFunctional):
-    r"""Tikhonov regulariser :math:`F(x;\xi) = \frac{\xi}{2}\|x\|^2`, parameter :math:`\theta=(\xi)`.
+    r"""Tikhonov regulariser :math:`F(x;\xi) = \frac{\xi}{2}\|x\|^2`, :math:`\theta=(\xi)`.
 
     Derivatives:
     :math:`\nabla_x F = \xi x`, :math:`\nabla^2_x F = \xi I`,

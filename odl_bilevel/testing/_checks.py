@@ -250,7 +250,8 @@ def check_hessian(f, x=None, *, direction=None, rtol=None, rng=None, step=None):
 
     With :math:`H = \nabla^2 f(x)` (``f.gradient.derivative(x)``) the relative error
     is the larger of
-    :math:`\min_h \|(\nabla f(x+hd)-\nabla f(x-hd))/(2h) - Hd\| / \max(\|Hd\|, \|\nabla f(x)\|\|d\|/\|x\|)`
+    :math:`\min_h \|(\nabla f(x+hd)-\nabla f(x-hd))/(2h) - Hd\| / s` with
+    :math:`s = \max(\|Hd\|, \sqrt{\varepsilon}\,\|\nabla f(x)\|\|d\|/\max(\|x\|, 1))`
     and the symmetry defect
     :math:`|\langle Hu,v\rangle-\langle u,Hv\rangle| / (\|Hu\|\|v\|+\|u\|\|Hv\|)` scaled to
     the finite-difference tolerance.
@@ -368,7 +369,7 @@ def check_param_derivative(f, x=None, *, direction=None, rtol=None, rng=None, st
     grad_scale = max(
         float(np.linalg.norm(f.param_gradient(x).data))
         * float(np.linalg.norm(delta))
-        / np.sqrt(delta.size),
+        / np.sqrt(max(delta.size, 1)),
         abs(pg),
         np.finfo(float).tiny,
     )

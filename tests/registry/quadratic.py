@@ -1,6 +1,5 @@
-from registry import Case
-
 from odl_bilevel.functionals import ParametrisedSum, Tikhonov
+from registry import Case
 
 CASES = [
     Case("Tikhonov", "functional", lambda X, rng: Tikhonov(X, xi=float(rng.uniform(0.5, 2)))),

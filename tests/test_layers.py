@@ -19,9 +19,10 @@ STACK = {
     "functionals": 2,
     "solvers": 3,
     "hypergradients": 4,
-    "upper": 5,
-    "problems": 6,
-    "cli": 7,
+    "bilevel": 5,
+    "upper": 6,
+    "problems": 7,
+    "cli": 8,
 }
 LEAVES = {"datasets", "metrics", "plotting"}
 LEAF_RANK = 1  # leaves may use operators and validation only

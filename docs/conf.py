@@ -59,6 +59,7 @@ def _write_api_pages():
     subpackages = {
         "operators": "Operators",
         "functionals": "Functionals",
+        "solvers": "Lower-level solvers",
         "testing": "Checkers",
     }
     for name, title in subpackages.items():

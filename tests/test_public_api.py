@@ -14,6 +14,9 @@ SUBPACKAGES = [
     "odl_bilevel.functionals",
     "odl_bilevel.solvers",
     "odl_bilevel.testing",
+    "odl_bilevel.datasets",
+    "odl_bilevel.metrics",
+    "odl_bilevel.plotting",
 ]
 PACKAGE = pathlib.Path(odl_bilevel.__file__).parent
 

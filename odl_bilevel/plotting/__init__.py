@@ -1,0 +1,12 @@
+"""Matplotlib figures for signals, images, reconstructions and convergence histories.
+
+A leaf beside the stack (DESIGN.md §2). Matplotlib is imported inside the
+functions, never when this package is imported; every function returns a
+:class:`matplotlib.figure.Figure` built without pyplot, so nothing is shown
+and no global figure state is touched (save it with ``figure.savefig``).
+"""
+
+from ._history import plot_history
+from ._images import plot_images, plot_reconstructions
+
+__all__ = ["plot_history", "plot_images", "plot_reconstructions"]

@@ -60,6 +60,7 @@ def _write_api_pages():
         "operators": "Operators",
         "functionals": "Functionals",
         "solvers": "Lower-level solvers",
+        "hypergradients": "Hypergradients",
         "testing": "Checkers",
     }
     for name, title in subpackages.items():

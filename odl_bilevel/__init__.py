@@ -10,9 +10,9 @@ does, and does not import matplotlib.
 
 import logging
 
-from . import functionals, operators, solvers
+from . import functionals, hypergradients, operators, solvers
 
 __version__ = "0.1.0.dev0"
-__all__ = ["__version__", "functionals", "operators", "solvers"]
+__all__ = ["__version__", "functionals", "hypergradients", "operators", "solvers"]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -13,6 +13,7 @@ SUBPACKAGES = [
     "odl_bilevel.operators",
     "odl_bilevel.functionals",
     "odl_bilevel.solvers",
+    "odl_bilevel.hypergradients",
     "odl_bilevel.testing",
     "odl_bilevel.datasets",
     "odl_bilevel.metrics",

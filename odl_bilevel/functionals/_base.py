@@ -12,9 +12,17 @@ functional in :math:`x`, its derivatives with respect to the parameters
   together with its adjoint :math:`X \to \mathbb{R}^p` (the matrix
   :math:`C^T` of the implicit-function theorem, DESIGN.md §1).
 
+Error bounds for inexact hypergradients also need how fast the Hessian and
+the mixed derivative change with :math:`x`:
+:attr:`ParametrisedFunctional.hessian_lipschitz` (:math:`L_B`) and
+:attr:`ParametrisedFunctional.mixed_lipschitz` (:math:`L_C`), ``nan`` where
+unknown.
+
 Functionals are immutable: :meth:`ParametrisedFunctional.with_params` returns
 a new functional with other parameters (cheap; caches are rebuilt lazily).
 """
+
+import math
 
 import numpy as np
 import odl
@@ -148,6 +156,36 @@ class ParametrisedFunctional(odl.functionals.Functional):
         r"""Modulus :math:`\mu \ge 0` with :math:`\nabla^2_x F \succeq \mu I` (0: only convex)."""
         return 0.0
 
+    @property
+    def hessian_lipschitz(self):
+        r"""Lipschitz constant :math:`L_B` of :math:`x \mapsto \nabla^2_x F(x;\theta)`.
+
+        In the operator norm (Euclidean norms on the unit-cell space),
+
+        .. math::
+            \|\nabla^2_xF(x)v - \nabla^2_xF(z)v\| \le L_B\,\|x - z\|\,\|v\|
+            \quad\text{for all } x, z, v;
+
+        0 for quadratics, ``nan`` if unknown (the base-class default).
+        """
+        return math.nan
+
+    @property
+    def mixed_lipschitz(self):
+        r"""Lipschitz constant :math:`L_C` of :math:`x \mapsto C(x) = \partial_\theta\nabla_x F`.
+
+        With :math:`C(x)` = :meth:`mixed_derivative` (a map
+        :math:`\mathbb{R}^p \to X`) and Euclidean norms on both spaces,
+
+        .. math::
+            \|(C(x) - C(z))\delta\| \le L_C\,\|x - z\|\,\|\delta\|
+            \quad\text{for all } x, z \in X,\ \delta\in\mathbb{R}^p,
+
+        i.e. :math:`\|C(x) - C(z)\| \le L_C\|x-z\|` (also for :math:`C^T`);
+        ``nan`` if unknown (the base-class default).
+        """
+        return math.nan
+
     def with_params(self, theta):
         r"""Return the same functional with parameters ``theta``.
 
@@ -181,7 +219,15 @@ class ParametrisedSum(ParametrisedFunctional):
     r"""Sum :math:`F(x;\theta) = \sum_k F_k(x;\theta_k)`, :math:`\theta=(\theta_1,\dots)`.
 
     Parameters are concatenated in the order of the summands; gradients,
-    Hessians, Lipschitz constants and strong-convexity moduli add up.
+    Hessians, Lipschitz constants (:attr:`grad_lipschitz`,
+    :attr:`hessian_lipschitz`, :attr:`mixed_lipschitz`) and strong-convexity
+    moduli add up (``nan`` if any summand's constant is unknown).
+
+    The sum rule for :attr:`mixed_lipschitz` holds because :math:`C(x)` is
+    the block row :math:`[C_1(x), C_2(x), \dots]` acting on disjoint blocks
+    :math:`\delta_k` of :math:`\delta`:
+    :math:`\|\sum_k (C_k(x) - C_k(z))\delta_k\| \le \sum_k L_{C,k}\|x-z\|\|\delta_k\|
+    \le (\sum_k L_{C,k})\|x-z\|\|\delta\|`.
 
     Examples
     --------
@@ -225,6 +271,14 @@ class ParametrisedSum(ParametrisedFunctional):
     @property
     def strong_convexity(self):
         return float(sum(f.strong_convexity for f in self._terms))
+
+    @property
+    def hessian_lipschitz(self):
+        return float(sum(f.hessian_lipschitz for f in self._terms))
+
+    @property
+    def mixed_lipschitz(self):
+        return float(sum(f.mixed_lipschitz for f in self._terms))
 
     def _blocks(self, theta):
         return [theta[a:b] for a, b in zip(self._offsets[:-1], self._offsets[1:], strict=True)]

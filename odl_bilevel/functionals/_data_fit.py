@@ -91,7 +91,9 @@ class L2DataFit(ParametrisedFunctional):
     Derivatives: :math:`\nabla D(x) = A^*(Ax-y)`, :math:`\nabla^2 D = A^*A`;
     :math:`\nabla D` is :math:`\|A\|^2`-Lipschitz and :math:`D` is
     :math:`\lambda_{\min}(A^*A)`-strongly convex. ``params`` is empty
-    (``param_space`` is :math:`\mathbb{R}^0`).
+    (``param_space`` is :math:`\mathbb{R}^0`). The Hessian is constant and
+    there are no parameters, so :attr:`hessian_lipschitz` and
+    :attr:`mixed_lipschitz` are 0.
 
     Parameters
     ----------
@@ -166,6 +168,16 @@ class L2DataFit(ParametrisedFunctional):
     @property
     def strong_convexity(self):
         return self._mu
+
+    @property
+    def hessian_lipschitz(self):
+        r"""0: the Hessian :math:`A^*A` does not depend on :math:`x`."""
+        return 0.0
+
+    @property
+    def mixed_lipschitz(self):
+        r"""0: there are no parameters (:math:`C(x)` maps :math:`\mathbb{R}^0 \to X`)."""
+        return 0.0
 
     def _with_params(self, theta):
         return self
@@ -315,6 +327,24 @@ class SampledDataFit(ParametrisedFunctional):
     The value, :math:`\partial_\theta D` and the mixed derivative use full
     complex FFTs in double precision (they are not on the hot path).
 
+    Lipschitz constants in :math:`x` (for hypergradient error bounds): the
+    Hessian :math:`H` does not depend on :math:`x`, so
+    :attr:`hessian_lipschitz` is 0. For the mixed derivative,
+    :math:`(C(x) - C(z))\delta = \mathrm{Re}\,F^H\big(2s\odot P\delta\odot F(x-z)\big)`;
+    :math:`\mathrm{Re}` is a contraction and :math:`F` is unitary, so
+
+    .. math::
+        \|(C(x) - C(z))\delta\| \le 2\max_j s_j\,\max_j|(P\delta)_j|\,\|x - z\|
+        \le 2\max_j s_j\;\rho_P\,\|\delta\|\,\|x - z\|,
+
+    with :math:`\rho_P = \max_j\|P^Te_j\|` the largest row norm of
+    :math:`P` (Cauchy-Schwarz on :math:`(P\delta)_j = \langle P^Te_j,
+    \delta\rangle`). :math:`\rho_P = 1` for the free pattern and for
+    :class:`~odl_bilevel.operators.CartesianSampling` (one 1 per row); for
+    other maps :math:`\rho_P \le \|P\|` is used
+    (``sampling.norm(estimate=False)``, ``nan`` if not available). Hence
+    :attr:`mixed_lipschitz` :math:`= 2\rho_P\max_j s_j \le 2\rho_P`.
+
     References
     ----------
     F. Sherry et al., "Learning the sampling pattern for MRI", IEEE Trans.
@@ -413,6 +443,26 @@ class SampledDataFit(ParametrisedFunctional):
     @property
     def strong_convexity(self):
         return self._w_sym_min
+
+    @property
+    def hessian_lipschitz(self):
+        r"""0: the Hessian :math:`\mathrm{Re}\,F^HS^2F` does not depend on :math:`x`."""
+        return 0.0
+
+    @property
+    def mixed_lipschitz(self):
+        r""":math:`2\rho_P\max_j s_j` (see the class notes; :math:`\rho_P = 1` for lines/free)."""
+        return 2.0 * float(self._s.max()) * self._row_norm_bound()
+
+    def _row_norm_bound(self):
+        r""":math:`\rho_P \ge \max_j\|P^Te_j\|` (1 for the free and Cartesian patterns)."""
+        p = self._sampling
+        if p is None or isinstance(p, CartesianSampling | odl.IdentityOperator):
+            return 1.0
+        try:
+            return float(p.norm(estimate=False))
+        except (NotImplementedError, ValueError, TypeError):
+            return float("nan")
 
     def _with_params(self, theta):
         return SampledDataFit(self.domain, self._y, theta, sampling=self._sampling, **self._opts)

@@ -120,7 +120,10 @@ class FieldsOfExperts(ParametrisedFunctional):
       (\langle\rho'(z_k), K_k v\rangle)_k\big)`.
 
     ``grad_lipschitz`` is :math:`\sum_k w_k \|k_k\|_1^2 \max|\rho''|`, since
-    :math:`\|K_k\| \le \|k_k\|_1` (Young).
+    :math:`\|K_k\| \le \|k_k\|_1` (Young). ``hessian_lipschitz`` and
+    ``mixed_lipschitz`` are left unknown (``nan``, the base-class default):
+    the energy is nonconvex for the log potential, so the hypergradient error
+    bound, which needs strong convexity, does not apply anyway.
 
     The functional and its gradient reuse work buffers (not thread-safe).
 

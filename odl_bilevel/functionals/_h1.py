@@ -39,6 +39,9 @@ class H1Seminorm(ParametrisedFunctional):
     modulus is 0), :math:`\|\nabla^2_xF\| \le 4d\,\omega` (:attr:`grad_lipschitz`),
     :math:`\partial_\omega F = \frac12\|\nabla x\|^2` and
     :math:`\partial_\omega\nabla_x F\,\delta = \delta\,\nabla^T\nabla x`.
+    The Hessian does not depend on :math:`x` (:attr:`hessian_lipschitz` is 0),
+    and :math:`(C(x) - C(z))\delta = \delta\,\nabla^T\nabla(x - z)` gives
+    :attr:`mixed_lipschitz` :math:`= \|\nabla\|^2 \le 4d`.
 
     References
     ----------
@@ -73,6 +76,16 @@ class H1Seminorm(ParametrisedFunctional):
     def weight(self):
         r"""The weight :math:`\omega`."""
         return self._weight
+
+    @property
+    def hessian_lipschitz(self):
+        r"""0: the Hessian :math:`\omega\nabla^T\nabla` is constant."""
+        return 0.0
+
+    @property
+    def mixed_lipschitz(self):
+        r""":math:`\|\nabla\|^2 \le 4d`: :math:`(C(x)-C(z))\delta = \delta\nabla^T\nabla(x-z)`."""
+        return float(self._grad.norm_bound)
 
     def _with_params(self, theta):
         return H1Seminorm(self.domain, weight=theta[0])

@@ -17,7 +17,72 @@ pointwise groups, whose derivatives are
 The pointwise Hessian has eigenvalues :math:`w` (across :math:`g`) and
 :math:`w\nu^2/(|g|^2+\nu^2) \in (0, w]` (along :math:`g`), so it is positive
 definite with norm at most :math:`1/\nu`.
+
+**Lipschitz constants in** :math:`x` (used by hypergradient error bounds).
+With :math:`e = wg` (:math:`|e| < 1`) and :math:`t = e^Th`, the third derivative is
+
+.. math::
+
+    D(\nabla^2\phi_\nu)(g)[h] = -w^3(g^Th)I + 3w^5(g^Th)gg^T - w^3(hg^T + gh^T)
+    = w^2\big(3t\,ee^T - tI - he^T - eh^T\big).
+
+It is the symmetric trilinear form :math:`T(h,u,v) = D^3\phi_\nu(g)[h,u,v]`,
+and on a real Hilbert space the norm of a symmetric multilinear form is
+:math:`\sup_{|h|=1}|T(h,h,h)|` (Banach 1938). Here
+:math:`T(h,h,h) = 3w^2t(t^2-1)` for :math:`|h| = 1`, with :math:`|t| \le
+\varepsilon = |e|` and :math:`w^2 = (1-\varepsilon^2)/\nu^2`. For
+:math:`\varepsilon \le 1/\sqrt3`, :math:`t(1-t^2)` increases on
+:math:`[0,\varepsilon]` and :math:`3\varepsilon(1-\varepsilon^2)^2` is largest
+at :math:`\varepsilon = 1/\sqrt5`; for :math:`\varepsilon > 1/\sqrt3` the
+value is below :math:`3\cdot\frac23\cdot\frac{2}{3\sqrt3} < 0.78`. Hence
+
+.. math::
+
+    \|D(\nabla^2\phi_\nu)(g)\| \le \frac{c_3}{\nu^2}, \qquad
+    c_3 = \frac{48}{25\sqrt5} \approx 0.8587 \quad\text{(attained in 1-D at } g = \nu/2),
+
+and :math:`\|\nabla^2\phi_\nu(g) - \nabla^2\phi_\nu(g')\| \le c_3|g-g'|/\nu^2`.
+For :math:`F(x) = \alpha\sum_j\phi_\nu((Kx)_j)` the Hessian is
+:math:`\alpha K^T\Phi''(Kx)K` with the block-diagonal :math:`\Phi''`, so
+
+.. math::
+
+    \|(\nabla^2F(x) - \nabla^2F(z))v\|
+    \le \alpha\|K\|^2\,\max_j\|\nabla^2\phi_\nu(g_j)-\nabla^2\phi_\nu(g'_j)\|\,\|v\|
+    \le \frac{c_3\,\alpha\,\|K\|^2\kappa}{\nu^2}\,\|x-z\|\,\|v\|,
+
+with :math:`\kappa \ge \max_j|(Kd)_j|/\|d\|` the norm of :math:`K` from
+:math:`\ell^2` into the pointwise maximum of the groups (:math:`\kappa \le
+\|K\|`; for forward differences :math:`\kappa = \sqrt{d+1}`, since the group
+at pixel :math:`j` is :math:`Md` with :math:`MM^T = I + \mathbb{1}\mathbb{1}^T`
+on the :math:`d+1` pixels it touches). That is ``hessian_lipschitz``
+:math:`L_B = c_3\alpha\|K\|^2\kappa/\nu^2`.
+
+The mixed derivative is :math:`C(x)\delta = K^T[\delta_\alpha\psi_1(g) -
+\delta_\nu\,\alpha\psi_2(g)]` pointwise, :math:`\psi_1(g) = wg = \nabla\phi_\nu(g)`,
+:math:`\psi_2(g) = \nu w^3g`. :math:`\psi_1` is :math:`1/\nu`-Lipschitz (the
+Hessian bound above); the Jacobian of :math:`\psi_2`,
+:math:`\nu(w^3I - 3w^5gg^T)`, has eigenvalues :math:`\nu w^3` and
+:math:`\nu w^3(1-3\varepsilon^2)`, both at most
+:math:`\nu^{-2}(1-\varepsilon^2)^{3/2}\max(1, |1-3\varepsilon^2|) \le \nu^{-2}`.
+Summing the pointwise bounds in :math:`\ell^2` and Cauchy-Schwarz in
+:math:`\delta`,
+
+.. math::
+
+    \|(C(x)-C(z))\delta\| \le \|K\|^2\Big(\frac{|\delta_\alpha|}{\nu}
+    + \frac{\alpha|\delta_\nu|}{\nu^2}\Big)\|x-z\|
+    \le \|K\|^2\,\frac{\sqrt{\nu^2+\alpha^2}}{\nu^2}\,\|\delta\|\,\|x-z\|,
+
+i.e. ``mixed_lipschitz`` :math:`L_C = \|K\|^2\sqrt{\nu^2+\alpha^2}/\nu^2`.
+Both use :math:`\|K\|^2 \le` ``norm_bound`` of the operator.
+
+References
+----------
+S. Banach, "Über homogene Polynome in (L²)", *Studia Math.* 7:36-44, 1938.
 """
+
+import math
 
 import numpy as np
 import odl
@@ -27,6 +92,15 @@ from ..operators import NeumannGradient
 from ._base import HessianOperator, ParametrisedFunctional, ParamLinearOperator
 
 __all__ = ["SmoothedTV"]
+
+
+#: :math:`c_3 = 48/(25\sqrt5) = \sup_g \nu^2\|D^3\phi_\nu(g)\|` (module notes).
+_THIRD_DERIVATIVE_BOUND = 48.0 / (25.0 * math.sqrt(5.0))
+
+
+def _hessian_lipschitz(alpha, nu, norm_sq, kappa):
+    r""":math:`c_3\alpha\|K\|^2\kappa/\nu^2` for :math:`\alpha\sum_j\phi_\nu((Kx)_j)`."""
+    return _THIRD_DERIVATIVE_BOUND * alpha * norm_sq * kappa / (nu * nu)
 
 
 # --------------------------------------------------------------------------
@@ -130,10 +204,16 @@ class _SmoothedNorm(ParametrisedFunctional):
 
     ``K`` must provide ``_apply(x, outs)`` and ``_apply_adjoint_raw(ps, out)`` on
     raw arrays, a ``range`` with ``len`` components and ``norm_bound``
-    (:math:`\ge\|K\|^2`).
+    (:math:`\ge\|K\|^2`). Subclasses may override :meth:`_pointwise_bound`
+    (:math:`\kappa`, default :math:`\sqrt{\text{norm\_bound}} \ge \|K\|`).
     """
 
     _operator_class = None
+
+    @staticmethod
+    def _pointwise_bound(op):
+        r""":math:`\kappa \ge \max_j |(Kd)_j|/\|d\|`; generic: :math:`\|K\|`."""
+        return math.sqrt(op.norm_bound)
 
     def __init__(self, space, alpha=1.0, nu=0.1):
         require_unit_cell_space(space)
@@ -163,6 +243,18 @@ class _SmoothedNorm(ParametrisedFunctional):
     def operator(self):
         r"""The linear operator :math:`K` inside the norm."""
         return self._op
+
+    @property
+    def hessian_lipschitz(self):
+        r""":math:`L_B = c_3\alpha\|K\|^2\kappa/\nu^2`, :math:`c_3 = 48/(25\sqrt5)`."""
+        op = self._op
+        return _hessian_lipschitz(self._alpha, self._nu, op.norm_bound, self._pointwise_bound(op))
+
+    @property
+    def mixed_lipschitz(self):
+        r""":math:`L_C = \|K\|^2\sqrt{\nu^2+\alpha^2}/\nu^2` (module notes)."""
+        nu = self._nu
+        return self._op.norm_bound * math.hypot(nu, self._alpha) / (nu * nu)
 
     def _with_params(self, theta):
         return type(self)(self.domain, alpha=theta[0], nu=theta[1])
@@ -297,7 +389,14 @@ class SmoothedTV(_SmoothedNorm):
       :math:`\partial_\nu F = \alpha\nu\sum_j w_j`;
     - mixed derivative :math:`\partial_\theta\nabla_xF\,\delta =
       \delta_\alpha\nabla^T(wg) - \delta_\nu\,\alpha\nu\nabla^T(w^3 g)`
-      (from :math:`\partial_\nu w = -\nu w^3`).
+      (from :math:`\partial_\nu w = -\nu w^3`);
+    - Lipschitz constants in :math:`x` (derived in the notes of the module
+      ``odl_bilevel.functionals._smooth_tv``, from the third derivative
+      :math:`\|D^3\phi_\nu\| \le c_3/\nu^2`, :math:`c_3 = 48/(25\sqrt5)`):
+      :attr:`hessian_lipschitz` :math:`L_B = c_3\alpha\|\nabla\|^2\sqrt{d+1}/\nu^2
+      \le 4c_3 d\sqrt{d+1}\,\alpha/\nu^2` (the group :math:`(\nabla d)_j` has
+      norm at most :math:`\sqrt{d+1}\|d\|`) and :attr:`mixed_lipschitz`
+      :math:`L_C = \|\nabla\|^2\sqrt{\nu^2+\alpha^2}/\nu^2 \le 4d\sqrt{\nu^2+\alpha^2}/\nu^2`.
 
     :meth:`gradient` and the Hessian run on raw arrays with buffers owned by
     the functional (not thread-safe: one instance per thread).
@@ -328,3 +427,8 @@ class SmoothedTV(_SmoothedNorm):
     """
 
     _operator_class = NeumannGradient
+
+    @staticmethod
+    def _pointwise_bound(op):
+        r""":math:`\kappa = \sqrt{d+1}`: :math:`|(\nabla d)_j| \le \sqrt{d+1}\|d\|`."""
+        return math.sqrt(op.domain.ndim + 1.0)

@@ -1,5 +1,7 @@
 r"""Smoothed second-order total generalised variation on the joint variable :math:`z = (x, v)`."""
 
+import math
+
 import numpy as np
 import odl
 
@@ -10,6 +12,7 @@ from ._smooth_tv import (
     _apply_pointwise_hessian,
     _columns_operator,
     _hessian_data,
+    _hessian_lipschitz,
     _parts,
     _scaled_weights,
     _sq_norm,
@@ -91,7 +94,20 @@ class SmoothedTGV(ParametrisedFunctional):
     - :math:`\partial_\alpha F = \Phi(p)`, :math:`\partial_\beta F = \Phi(q)`,
       :math:`\partial_\nu F = \nu(\alpha\sum_jw_{1,j} + \beta\sum_jw_{2,j})`;
     - mixed derivative :math:`\delta_\alpha K_1^T(w_1p) + \delta_\beta K_2^T(w_2q)
-      - \delta_\nu\nu(\alpha K_1^T(w_1^3p) + \beta K_2^T(w_2^3q))`.
+      - \delta_\nu\nu(\alpha K_1^T(w_1^3p) + \beta K_2^T(w_2^3q))`;
+    - Lipschitz constants in :math:`z`, term by term as for
+      :class:`~odl_bilevel.functionals.SmoothedTV` (derivation in the notes of
+      ``odl_bilevel.functionals._smooth_tv``: :math:`\|D^3\phi_\nu\| \le c_3/\nu^2`,
+      :math:`c_3 = 48/(25\sqrt5)`; :math:`wg` is :math:`1/\nu`- and
+      :math:`\nu w^3g` is :math:`1/\nu^2`-Lipschitz), with :math:`N_1 = 4d+1
+      \ge \|K_1\|^2`, :math:`N_2 = 4d \ge \|K_2\|^2` and the pointwise bounds
+      :math:`\kappa_1 = \sqrt{d+2}` (the group :math:`(\nabla x - v)_j` is
+      :math:`Mz` with :math:`MM^T = 2I + \mathbb{1}\mathbb{1}^T`) and
+      :math:`\kappa_2 = \sqrt{N_2} \ge \|K_2\|`:
+      :attr:`hessian_lipschitz` :math:`L_B = c_3(\alpha N_1\kappa_1 + \beta N_2\kappa_2)/\nu^2`
+      and :attr:`mixed_lipschitz`
+      :math:`L_C = \big((N_1/\nu)^2 + (N_2/\nu)^2 + ((\alpha N_1 + \beta N_2)/\nu^2)^2\big)^{1/2}`
+      (the three columns bounded separately, then Cauchy-Schwarz in :math:`\delta`).
 
     Not thread-safe (buffers are owned by the functional).
 
@@ -168,6 +184,27 @@ class SmoothedTGV(ParametrisedFunctional):
     def nu(self):
         r"""Smoothing parameter :math:`\nu`."""
         return self._nu
+
+    def _norm_bounds(self):
+        """``(N1, N2, kappa1, kappa2)``: squared-norm and pointwise bounds of K1, K2."""
+        d = self._space.ndim
+        n1, n2 = self._grad.norm_bound + 1.0, float(self._sym.norm_bound)
+        return n1, n2, math.sqrt(d + 2.0), math.sqrt(n2)
+
+    @property
+    def hessian_lipschitz(self):
+        r""":math:`L_B = c_3(\alpha N_1\kappa_1 + \beta N_2\kappa_2)/\nu^2` (class notes)."""
+        n1, n2, k1, k2 = self._norm_bounds()
+        return _hessian_lipschitz(self._alpha, self._nu, n1, k1) + _hessian_lipschitz(
+            self._beta, self._nu, n2, k2
+        )
+
+    @property
+    def mixed_lipschitz(self):
+        r""":math:`L_C = \|(N_1/\nu,\ N_2/\nu,\ (\alpha N_1+\beta N_2)/\nu^2)\|` (class notes)."""
+        n1, n2, _, _ = self._norm_bounds()
+        nu = self._nu
+        return math.hypot(n1 / nu, n2 / nu, (self._alpha * n1 + self._beta * n2) / nu**2)
 
     def split(self, z):
         r"""Return ``(x, v)``: views of part 0 and of parts 1..d (an element of :math:`X^d`).

@@ -16,6 +16,9 @@ class Tikhonov(ParametrisedFunctional):
     :math:`\partial_\xi F = \frac12\|x\|^2`,
     :math:`\partial_\xi\nabla_x F\,\delta = \delta\,x`.
     The gradient is :math:`\xi`-Lipschitz and :math:`F` is :math:`\xi`-strongly convex.
+    The Hessian does not depend on :math:`x` (:attr:`hessian_lipschitz` is 0)
+    and :math:`(C(x) - C(z))\delta = \delta\,(x - z)`, so
+    :attr:`mixed_lipschitz` is 1.
 
     Parameters
     ----------
@@ -55,6 +58,16 @@ class Tikhonov(ParametrisedFunctional):
     @property
     def strong_convexity(self):
         return self._xi
+
+    @property
+    def hessian_lipschitz(self):
+        r"""0: the Hessian :math:`\xi I` is constant."""
+        return 0.0
+
+    @property
+    def mixed_lipschitz(self):
+        r"""1: :math:`\|(C(x)-C(z))\delta\| = |\delta|\,\|x-z\|`."""
+        return 1.0
 
     def _with_params(self, theta):
         return Tikhonov(self.domain, xi=theta[0])

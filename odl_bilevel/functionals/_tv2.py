@@ -52,7 +52,13 @@ class SmoothedTV2(_SmoothedNorm):
       (:attr:`grad_lipschitz`);
     - :math:`\partial_\alpha F = \sum_j (|h_j|_F^2+\nu^2)^{1/2}`,
       :math:`\partial_\nu F = \alpha\nu\sum_j w_j`, and the mixed derivative
-      :math:`\delta_\alpha(\nabla^2)^T(wh) - \delta_\nu\alpha\nu(\nabla^2)^T(w^3h)`.
+      :math:`\delta_\alpha(\nabla^2)^T(wh) - \delta_\nu\alpha\nu(\nabla^2)^T(w^3h)`;
+    - Lipschitz constants in :math:`x`, as for
+      :class:`~odl_bilevel.functionals.SmoothedTV` with :math:`K = \nabla^2`,
+      :math:`\|K\|^2 \le 16d^2` and the pointwise bound :math:`\kappa \le \|K\| \le 4d`:
+      :attr:`hessian_lipschitz` :math:`L_B = c_3\alpha\|\nabla^2\|^3/\nu^2 \le
+      64c_3d^3\alpha/\nu^2` (:math:`c_3 = 48/(25\sqrt5)`) and
+      :attr:`mixed_lipschitz` :math:`L_C = \|\nabla^2\|^2\sqrt{\nu^2+\alpha^2}/\nu^2`.
 
     References
     ----------

@@ -61,6 +61,12 @@ def _write_api_pages():
         "functionals": "Functionals",
         "solvers": "Lower-level solvers",
         "hypergradients": "Hypergradients",
+        "bilevel": "Bilevel problems",
+        "upper": "Upper-level optimisers",
+        "problems": "Application problems",
+        "datasets": "Datasets",
+        "metrics": "Metrics",
+        "plotting": "Plotting",
         "testing": "Checkers",
     }
     for name, title in subpackages.items():

@@ -38,6 +38,15 @@ __all__ = [
 ]
 
 
+def _add_into(out, other):
+    """``out += other`` on the raw arrays (ODL's ``+=`` costs a lincomb per call)."""
+    if isinstance(out.space, odl.ProductSpace):
+        for o, t in zip(out, other, strict=True):
+            _add_into(o, t)
+    else:
+        np.add(out.data, other.data, out=out.data)
+
+
 def inner(a, b):
     """Euclidean inner product of two elements (or product-space elements), as float."""
     if isinstance(a.space, odl.ProductSpace):
@@ -311,7 +320,7 @@ class ParametrisedSum(ParametrisedFunctional):
             tmp = space.element()
             for op, d in zip(ops, blocks(dtheta), strict=True):
                 op(op.domain.element(d), out=tmp)
-                out += tmp
+                _add_into(out, tmp)
 
         def backward(v, out):
             bounds = zip(self._offsets[:-1], self._offsets[1:], strict=True)
@@ -333,7 +342,7 @@ class _SumGradient(odl.Operator):
         self._grads[0](x, out=out)
         for g in self._grads[1:]:
             g(x, out=self._tmp)
-            out += self._tmp
+            _add_into(out, self._tmp)
 
     def derivative(self, x):
         return _SumHessian(self.domain, [g.derivative(x) for g in self._grads])
@@ -349,4 +358,4 @@ class _SumHessian(HessianOperator):
         self._hessians[0](v, out=out)
         for h in self._hessians[1:]:
             h(v, out=self._tmp)
-            out += self._tmp
+            _add_into(out, self._tmp)

@@ -99,7 +99,7 @@ def ssim(
     .. [1] Z. Wang, A. C. Bovik, H. R. Sheikh and E. P. Simoncelli, "Image
        quality assessment: from error visibility to structural similarity",
        IEEE Trans. Image Process. 13(4), 600-612, 2004.
-       :doi:`10.1109/TIP.2003.819861`
+       https://doi.org/10.1109/TIP.2003.819861
 
     Examples
     --------

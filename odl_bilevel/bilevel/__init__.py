@@ -2,7 +2,9 @@ r"""The bilevel learning problem: energies, training pairs, upper loss and param
 
 :class:`BilevelProblem` holds the lower-level energies :math:`E_i(x;\theta)`,
 the ground truths :math:`x_i^\dagger`, the upper loss :math:`\ell`
-(:class:`SquaredError` by default, :class:`UpperLoss` for others), an optional
+(:class:`SquaredError` by default, :class:`UpperLoss` for others,
+:class:`NonsmoothLoss` for losses given by values only, such as
+:math:`1 - \mathrm{SSIM}`, for derivative-free engines), an optional
 penalty :math:`J` (:class:`ConditionPenalty`, :class:`L1Penalty`) and the
 parameter map :math:`\theta = T(\varphi)` (:class:`ParameterMap`). It
 evaluates the upper objective with certified error bounds, its implicit
@@ -14,6 +16,7 @@ solver are wrapped as :class:`PDHGEnergy`.
 
 from ._energies import PDHGEnergy
 from ._losses import SquaredError, UpperLoss
+from ._nonsmooth_loss import NonsmoothLoss
 from ._parameters import ParameterMap
 from ._penalties import ConditionPenalty, L1Penalty, Penalty
 from ._problem import BilevelProblem
@@ -25,6 +28,7 @@ __all__ = [
     "HypergradientEvaluation",
     "L1Penalty",
     "LowerSolveResult",
+    "NonsmoothLoss",
     "ObjectiveResult",
     "PDHGEnergy",
     "ParameterMap",

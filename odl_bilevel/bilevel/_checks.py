@@ -77,6 +77,15 @@ def summary(results, errors, tol):
         return True, SolverStatus.CONVERGED, (
             f"all {n} lower-level solves converged (max error {worst:.3e} <= tol {tol:.3e})"
         )
+    if tol == 0 and all(r.status is SolverStatus.MAX_ITER for _, r in failed):
+        # fixed-iteration mode (tol = 0): running max_iter iterations is the request
+        worst = max(errors) if errors else 0.0
+        message = (
+            f"fixed-iteration mode: all {n} lower-level solves ran max_iter iterations "
+            f"(max certified error {worst:.3e})"
+        )
+        _logger.debug(message)
+        return False, SolverStatus.MAX_ITER, message
     statuses = [r.status for _, r in failed]
     status = SolverStatus.NONFINITE if SolverStatus.NONFINITE in statuses else statuses[0]
     details = "; ".join(f"sample {i}: {r.message}" for i, r in failed)

@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-from .._validation import require_element, require_positive
+from .._validation import require_element, require_nonnegative, require_positive
 from ..solvers import WorkLedger
 from ._checks import check_energies, check_executor, check_int, mean_hypergradient, summary
 from ._losses import SquaredError, loss_error_bound
@@ -318,7 +318,12 @@ class BilevelProblem:
         return self._energies[i].with_params(self._theta(phi)[1])
 
     def _tol(self, tol, default, name):
-        return default if tol is None else require_positive(tol, name)
+        """A per-call tolerance: positive, or 0 for the fixed-iteration mode of the solvers."""
+        if tol is None:
+            return default
+        if name == "tol":
+            return require_nonnegative(tol, name)
+        return require_positive(tol, name)
 
     def _max_iter(self, max_iter, default, name):
         return default if max_iter is None else check_int(max_iter, name)
@@ -381,9 +386,11 @@ class BilevelProblem:
                 losses.append(math.nan)
                 bounds.append(math.inf)
                 continue
-            g = self._loss.gradient(x, t)
             losses.append(float(self._loss.value(x, t)))
-            bounds.append(loss_error_bound(self._loss, x, t, err, gradient=g))
+            if callable(getattr(self._loss, "error_bound", None)):
+                bounds.append(float(self._loss.error_bound(x, t, err)))
+            else:
+                bounds.append(loss_error_bound(self._loss, x, t, err))
         return losses, bounds
 
     def _penalty_value(self, theta):
@@ -501,6 +508,11 @@ class BilevelProblem:
             raise ValueError(
                 f"`solver` = {self._solver!r} gives no hypergradients; use one of {SMOOTH_SOLVERS}"
             )
+        if not getattr(self._loss, "differentiable", True):
+            raise ValueError(
+                f"`loss` ({type(self._loss).__name__}) is not differentiable and gives no "
+                "hypergradients; use a derivative-free engine (odl_bilevel.upper.dfo)"
+            )
         phi, theta = self._theta(phi)
         tol = self._tol(tol, self._lower_tol, "tol")
         cg_tol = self._tol(cg_tol, self._cg_tol, "cg_tol")
@@ -566,10 +578,14 @@ class BilevelProblem:
             r = \frac{1}{\sqrt n}\big(r_1(x_1), \dots, r_n(x_n)\big),
             \qquad \|r\|^2 = \frac1n\sum_i\ell(x_i, x_i^\dagger),
 
-        with :math:`r_i = x_i - x_i^\dagger` for the squared error; the
+        with :math:`r_i = x_i - x_i^\dagger` for the squared error
+        (:math:`r_i = \sqrt{\ell_i - c}` for a :class:`NonsmoothLoss`); the
         penalty :math:`J(\theta)` is reported separately. The error bound
-        :math:`\|r - r^*\| \le L_r\big(\frac1n\sum_i\varepsilon_i^2\big)^{1/2}`
-        follows blockwise from :math:`\|r_i(x_i) - r_i(\hat x_i)\| \le L_r\varepsilon_i`.
+        :math:`\|r - r^*\| \le \big(\frac1n\sum_i b_i^2\big)^{1/2}`
+        follows blockwise from :math:`\|r_i(x_i) - r_i(\hat x_i)\| \le b_i`,
+        :math:`b_i = L_r\varepsilon_i` for a loss with a Lipschitz residual
+        (``residual_lipschitz``), else the loss's
+        ``residual_error_bound(x_i, target, eps_i)``.
 
         Parameters are those of :meth:`solve`.
 
@@ -584,10 +600,14 @@ class BilevelProblem:
         """
         start = time.perf_counter()
         lip_r = float(getattr(self._loss, "residual_lipschitz", math.nan))
-        if not (math.isfinite(lip_r) and callable(getattr(self._loss, "residual", None))):
+        residual_bound = getattr(self._loss, "residual_error_bound", None)
+        if not (
+            (math.isfinite(lip_r) or callable(residual_bound))
+            and callable(getattr(self._loss, "residual", None))
+        ):
             raise TypeError(
                 f"`loss` ({type(self._loss).__name__}) has no least-squares residual form; "
-                "use SquaredError"
+                "use SquaredError or NonsmoothLoss"
             )
         phi, theta = self._theta(phi)
         tol = self._tol(tol, self._lower_tol, "tol")
@@ -603,7 +623,14 @@ class BilevelProblem:
         )
         penalty = self._penalty_value(theta)
         errors = solves.errors
-        bound = lip_r * math.sqrt(sum(e * e for e in errors) / n)
+        if math.isfinite(lip_r):
+            blocks = [lip_r * e for e in errors]
+        else:
+            blocks = [
+                float(residual_bound(x, t, e))
+                for x, t, e in zip(solves.x, self._targets, errors, strict=True)
+            ]
+        bound = math.sqrt(sum(b * b for b in blocks) / n)
         return ResidualsResult(
             residuals=readonly(r),
             penalty=penalty,

@@ -90,7 +90,9 @@ class ObjectiveResult:
     error_bound : float
         Bound on :math:`|U - U^*|`, :math:`U^*` the value at the exact
         lower-level solutions:
-        :math:`\frac1n\sum_i \|\nabla\ell(x_i)\|\varepsilon_i + \frac{L_\ell}{2}\varepsilon_i^2`.
+        :math:`\frac1n\sum_i \|\nabla\ell(x_i)\|\varepsilon_i + \frac{L_\ell}{2}\varepsilon_i^2`
+        (the loss's own ``error_bound`` where it has one, e.g. :math:`L\varepsilon_i` for a
+        Lipschitz :class:`~odl_bilevel.bilevel.NonsmoothLoss`).
     solves : LowerSolveResult
         The lower-level solves.
     phi, theta : numpy.ndarray
@@ -188,7 +190,9 @@ class ResidualsResult:
         Certified :math:`\varepsilon_i \ge \|x_i - \hat x_i\|` per sample.
     error_bound : float
         Bound on :math:`\|r - r^*\|`:
-        :math:`L_r\sqrt{\frac1n\sum_i\varepsilon_i^2}` (:math:`L_r = 1` for the squared error).
+        :math:`L_r\sqrt{\frac1n\sum_i\varepsilon_i^2}` (:math:`L_r = 1` for the squared error;
+        per-sample bounds from ``loss.residual_error_bound`` for losses without a Lipschitz
+        residual, e.g. :class:`~odl_bilevel.bilevel.NonsmoothLoss`; ``inf`` when unknown).
     solves : LowerSolveResult
         The lower-level solves.
     phi, theta : numpy.ndarray

@@ -82,8 +82,14 @@ SCHEMA = {
         "cg_max_iter": _Key(_INT, 1000, _positive, "a positive integer"),
     },
     "upper": {
-        "engine": _Key((str,), "lbfgsb", _one_of("lbfgsb"), "one of"),
+        "engine": _Key((str,), "lbfgsb", _one_of("lbfgsb", "dfo"), "one of"),
         "max_iter": _Key(_INT, 30, _positive, "a positive integer"),
+        "accuracy": _Key(
+            (str,), "dynamic", _one_of("dynamic", "fixed_iterations", "fixed_tol"), "one of"
+        ),
+        "max_evals": _Key(_INT, 200, _positive, "a positive integer"),
+        "fixed_iterations": _Key(_INT, 200, _positive, "a positive integer"),
+        "fixed_tol": _Key(_NUM, 1e-6, _positive, "positive"),
         "gtol": _Key(_NUM, 1e-6, _positive, "positive"),
         "ftol": _Key(_NUM, 1e-9, _positive, "positive"),
     },

@@ -22,7 +22,7 @@ from ..datasets import (
 )
 from ..metrics import psnr, ssim
 from ..problems import denoising_phi, denoising_problem, denoising_weights, reconstruct
-from ..upper import lbfgsb
+from ..upper import dfo, lbfgsb
 
 __all__ = ["build_data", "run_job"]
 
@@ -125,7 +125,9 @@ def _figures(out, cfg, result, data, recons):
         paths.append("reconstructions_test.png")
     hist = [(r.work.get("lower_iterations", 0.0), r.objective) for r in result.history]
     if hist:
-        fig = plot_history({"L-BFGS-B (implicit gradient)": hist}, xlabel="lower-level iterations")
+        label = {"lbfgsb": "L-BFGS-B (implicit gradient)", "dfo": "DFO (dynamic accuracy)"}
+        fig = plot_history({label.get(result.engine, result.engine): hist},
+                           xlabel="lower-level iterations")
         fig.savefig(out / "objective_vs_work.png", dpi=110)
         paths.append("objective_vs_work.png")
     return paths
@@ -183,16 +185,30 @@ def run_job(cfg, out_dir, *, resume=False, progress=None):
             progress(record.iteration, f"U={record.objective:.6g}")
         return False
 
-    result = lbfgsb(
-        problem,
-        phi0,
-        max_iter=up["max_iter"],
-        gtol=up["gtol"],
-        ftol=up["ftol"],
-        callback=callback,
-        checkpoint=checkpoint,
-        resume=resume,
-    )
+    if up["engine"] == "dfo":
+        result = dfo(
+            problem,
+            phi0,
+            accuracy=up["accuracy"],
+            fixed_iterations=up["fixed_iterations"],
+            fixed_tol=up["fixed_tol"],
+            max_evals=up["max_evals"],
+            max_iter=up["max_iter"],
+            callback=callback,
+            checkpoint=checkpoint,
+            resume=resume,
+        )
+    else:
+        result = lbfgsb(
+            problem,
+            phi0,
+            max_iter=up["max_iter"],
+            gtol=up["gtol"],
+            ftol=up["ftol"],
+            callback=callback,
+            checkpoint=checkpoint,
+            resume=resume,
+        )
     learn_time = time.perf_counter() - t0
     phi = np.asarray(result.phi, dtype=float)
     rec_tr = [np.asarray(r) for r in reconstruct(problem, phi, noisy_tr)]

@@ -276,7 +276,7 @@ def test_energies_must_agree(rng):
 def test_call_options_are_validated(rng):
     case = QuadraticCase(rng, n_samples=1)
     with pytest.raises(ValueError, match="`tol`"):
-        case.problem.objective([0.0], tol=0.0)
+        case.problem.objective([0.0], tol=-1.0)
     with pytest.raises(ValueError, match="`cg_tol`"):
         case.problem.value_and_gradient([0.0], cg_tol=-1.0)
     with pytest.raises(ValueError, match="`max_iter`"):
@@ -330,3 +330,13 @@ def test_nonfinite_solves_are_reported_and_not_stored(rng):
     assert np.all(np.isnan(ev.gradient)) and ev.error_bound == np.inf
     assert ev.hypergradients == (None,)
     assert problem.objective([0.0]).value == pytest.approx(good.value, rel=1e-12)
+
+
+def test_tol_zero_is_fixed_iteration_mode(rng, caplog):
+    problem = tv_problem(rng, n_samples=2)
+    with caplog.at_level("WARNING", logger="odl_bilevel"):
+        res = problem.solve([np.log(0.1)], tol=0.0, max_iter=7, warm_start=False)
+    assert [r.iterations for r in res.results] == [7, 7]
+    assert "fixed-iteration mode" in res.message
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
+    assert all(0 < e < float("inf") for e in res.errors)  # certificates are still reported

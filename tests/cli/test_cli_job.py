@@ -91,3 +91,16 @@ def test_resume_without_checkpoint_is_an_error(tmp_path, capsys):
     code = main(["learn", str(_write(tmp_path)), "--out", str(tmp_path / "none"), "--resume"])
     assert code == 2
     assert "checkpoint" in capsys.readouterr().err
+
+
+def test_dfo_engine_from_config(tmp_path):
+    body = TINY.format(max_iter=30, figures="false")
+    body = body.replace("max_iter = 30\n", 'max_iter = 30\nengine = "dfo"\nmax_evals = 25\n')
+    path = tmp_path / "dfo.toml"
+    path.write_text(body)
+    out = tmp_path / "run"
+    assert main(["learn", str(path), "--out", str(out), "--quiet"]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["engine"] == "dfo"
+    assert result["history"][-1]["objective"] <= result["history"][0]["objective"]
+    assert result["work"]["hessian_products"] == 0  # derivative-free: no Hessian products

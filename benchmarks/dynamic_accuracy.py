@@ -16,7 +16,7 @@ denoising_1d
     J = beta (L/mu)^2, beta = 1e-6 (``denoising_problem(..., penalty="condition")``).
 denoising_2d
     the same energy on natural images (embedded crops of scikit-image pictures,
-    block-averaged to 64 x 64, n = 4, sigma = 0.1).
+    block-averaged to 64 x 64, n = 5, sigma = 0.1).
 mri_1d
     learning a free 1-D sampling pattern, 64 weights s in [0, 1], from piecewise-
     constant signals of length 64 (n = 10) and simulated k-space y = F x + complex
@@ -102,7 +102,7 @@ SETTINGS = {
         "quick": {"samples": 4, "size": 128, "max_evals": 40},
     },
     "denoising_2d": {
-        "full": {"samples": 4, "size": 64, "max_evals": 60},
+        "full": {"samples": 5, "size": 64, "max_evals": 100},
         "quick": {"samples": 2, "size": 32, "max_evals": 30},
     },
     "mri_1d": {

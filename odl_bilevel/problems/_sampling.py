@@ -263,11 +263,13 @@ def _check_pair(pair, name, *, positive=False):
 # ------------------------------------------------------------------------------------------
 
 
-def _energy(space, y, s, sampling, reg, alpha_xi):
+def _energy(space, y, s, sampling, reg, alpha_xi, fft_options):
     """The lower-level energy of one sample: fit + regulariser + Tikhonov."""
     P = None if isinstance(sampling, odl.IdentityOperator) else sampling
     return ParametrisedSum(
-        SampledDataFit(space, y, s, sampling=P), reg, Tikhonov(space, xi=alpha_xi)
+        SampledDataFit(space, y, s, sampling=P, **fft_options),
+        reg,
+        Tikhonov(space, xi=alpha_xi),
     )
 
 
@@ -379,6 +381,8 @@ def sampling_problem(
     cg_tol=1e-6,
     cg_max_iter=1000,
     executor=None,
+    impl="pyfftw",
+    planner_effort="FFTW_MEASURE",
 ):
     r"""Build the bilevel problem of learning an MRI sampling pattern (Sherry et al. 2020).
 
@@ -491,6 +495,16 @@ def sampling_problem(
         Lower-level solver.
     lower_tol, lower_max_iter, cg_tol, cg_max_iter, executor
         As in :class:`~odl_bilevel.bilevel.BilevelProblem`.
+    impl, planner_effort : str, optional
+        FFT options of the data term, as in
+        :class:`~odl_bilevel.operators.UnitaryDFT`, used by the gradient and
+        Hessian of the data term (the solvers' hot path). ``"FFTW_MEASURE"``
+        picks the fastest FFTW plan by timing it, so the rounding of the FFTs
+        (and, through a nonconvex upper level, a whole learning trajectory)
+        may differ from run to run; ``planner_effort="FFTW_ESTIMATE"`` or
+        ``impl="numpy"`` make the gradient bit-reproducible. (The data term's
+        value and parameter derivatives use the library's cached
+        full-spectrum plans whatever these options say.)
 
     Returns
     -------
@@ -591,7 +605,8 @@ def sampling_problem(
         inverse=transform.inverse,
         jacobian_norm=transform.jacobian_norm,
     )
-    energies = [_energy(X, y, init, P, reg, alpha * xi) for y in kspace]
+    fft_options = {"impl": impl, "planner_effort": planner_effort}
+    energies = [_energy(X, y, init, P, reg, alpha * xi, fft_options) for y in kspace]
     return BilevelProblem(
         energies,
         clean,

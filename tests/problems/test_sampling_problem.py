@@ -272,6 +272,8 @@ def test_short_learning_run_decreases_objective(rng):
         ({"penalty": "l1"}, TypeError, "`penalty`"),
         ({"solver": "pdhg"}, ValueError, "`solver`"),
         ({"lower_tol": 0.0}, ValueError, "`lower_tol`"),
+        ({"impl": "cuda"}, ValueError, "`impl`"),
+        ({"planner_effort": "FFTW_FAST"}, ValueError, "`planner_effort`"),
     ],
 )
 def test_bad_arguments_are_named(kwargs, error, match, rng):

@@ -75,3 +75,15 @@ def test_bad_sizes_are_rejected(bench):
         bench.main(["--samples", "0"])
     with pytest.raises(SystemExit):
         bench.main(["--problems", "mri_2d"])
+
+
+@pytest.mark.parametrize("name", ["denoising_2d", "mri_1d"])
+def test_other_problems_build_and_evaluate(bench, name):
+    settings = bench.settings_for(name, quick=True, samples=1)
+    settings["size"] = 8 if name == "mri_1d" else 16
+    problem, phi0 = bench.build(name, settings, "gradient_descent")
+    assert problem.solver == "gradient_descent"
+    assert problem.objective(phi0, tol=1e-3).value > 0
+    if name == "mri_1d":
+        assert problem.parameter_map.size == 8  # one weight per k-space sample, alpha fixed
+        assert problem.parameter_map.bounds[0] == pytest.approx((settings["weight_min"], 1.0))

@@ -5,7 +5,9 @@ trust-region engine ``odl_bilevel.upper.dfo`` learns the parameters of three
 problems, once with *dynamic* lower-level accuracy (each evaluation is solved only
 as accurately as the current trust-region step needs) and once with a *fixed*
 number of lower-level iterations per evaluation (200 and 2000, the paper's
-baselines), each with FISTA and with gradient descent (GD) as lower-level solver.
+baselines), each with FISTA (the library's default: gradient-restarted
+momentum, O'Donoghue & Candes 2015) and with gradient descent (GD) as
+lower-level solver.
 
 Problems (notation of DESIGN.md §1; U = (1/n) sum_i |x_i(theta) - x_i^dagger|^2 + J):
 

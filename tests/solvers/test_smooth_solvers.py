@@ -100,11 +100,23 @@ def test_fista_beats_gd_on_smoothed_tv(rng):
     assert fi.iterations * 2 < gd.iterations
 
 
-def test_nesterov_momentum_converges(rng):
+@pytest.mark.parametrize("momentum", ["constant", "nesterov", "restart"])
+def test_every_momentum_rule_certifies(momentum, rng):
     E = _ill_conditioned(rng, kappa=1e2)
-    res = fista(E, tol=1e-8, momentum="nesterov")
+    res = fista(E, tol=1e-8, momentum=momentum)
     assert res.converged
-    assert _err(res.x, E.minimiser) <= res.certificate
+    assert _err(res.x, E.minimiser) <= res.certificate <= 1e-8
+
+
+def test_restart_adapts_to_a_pessimistic_mu(rng):
+    # true modulus 1, certified mu 100 times smaller: the constant momentum is tuned to mu
+    # and slow; the restarted one follows the true conditioning
+    E = _ill_conditioned(rng, kappa=1e2)
+    constant = fista(E, tol=1e-6, mu=1e-2, momentum="constant")
+    restart = fista(E, tol=1e-6, mu=1e-2, momentum="restart")
+    assert constant.converged and restart.converged
+    assert _err(restart.x, E.minimiser) <= restart.certificate
+    assert 2 * restart.iterations < constant.iterations
 
 
 @pytest.mark.parametrize(("solve", "cls"), SOLVERS)
@@ -204,7 +216,7 @@ def test_result_is_a_copy(rng):
     solver = FISTA(E, tol=1e-6)
     res = solver.run()
     assert not np.shares_memory(res.x.data, solver.x.data)
-    assert solver.momentum == "constant"
+    assert solver.momentum == "restart"
     assert solver.lipschitz == 10.0 and solver.strong_convexity == 1.0
 
 

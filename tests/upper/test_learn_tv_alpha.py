@@ -135,7 +135,7 @@ def test_resume_with_real_problem_state(rng, tmp_path):
     res = lbfgsb(problem, [np.log(1e-3)], checkpoint=tmp_path, resume=True, **opts)
     assert res.converged, res.message
     assert res.theta[0] == pytest.approx(ref.theta[0], rel=1e-4)
-    assert res.objective == pytest.approx(ref.objective, rel=1e-8)
+    assert res.objective == pytest.approx(ref.objective, rel=1e-7)
     # the restored ledger keeps counting: work is cumulative over both parts
     assert res.history[3].work["lower_iterations"] > res.history[2].work["lower_iterations"]
     assert res.work == problem.ledger.as_dict()

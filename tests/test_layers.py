@@ -15,6 +15,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "odl_bilevel"
 # rank: a module may import only from ranks <= its own
 STACK = {
     "_validation": 0,
+    "_numeric": 0,
     "operators": 1,
     "functionals": 2,
     "solvers": 3,

@@ -9,6 +9,8 @@ and such vectors.
 import numpy as np
 import odl
 
+from .._numeric import real_dot
+
 __all__ = ["element_norm", "flatten", "space_size", "unflatten"]
 
 
@@ -56,5 +58,5 @@ def element_norm(elem):
     total = 0.0
     for p in _parts(elem):
         a = np.asarray(p.data, dtype=float).ravel()
-        total += float(np.dot(a, a))
+        total += real_dot(a, a)
     return float(np.sqrt(total))

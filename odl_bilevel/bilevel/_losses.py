@@ -32,9 +32,9 @@ The error bound above needs only :math:`\|z_0 - \hat z_0\| \le \varepsilon`.
 import math
 import numbers
 
-import numpy as np
 import odl
 
+from .._numeric import real_dot
 from ._elements import element_norm, flatten
 
 __all__ = ["SquaredError", "UpperLoss"]
@@ -270,7 +270,7 @@ class SquaredError(UpperLoss):
 
     def _part_value(self, x, target):
         r = flatten(x) - flatten(target)
-        return float(np.dot(r, r))
+        return real_dot(r, r)
 
     def _part_gradient(self, x, target):
         g = x - target

@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from .._numeric import real_dot
 from .._validation import require_element, require_nonnegative, require_positive
 from ..solvers import WorkLedger
 from ._checks import check_energies, check_executor, check_int, mean_hypergradient, summary
@@ -634,7 +635,7 @@ class BilevelProblem:
         return ResidualsResult(
             residuals=readonly(r),
             penalty=penalty,
-            value=float(np.dot(r, r) + penalty),
+            value=real_dot(r, r) + float(penalty),
             errors=errors,
             error_bound=float(bound),
             solves=solves,

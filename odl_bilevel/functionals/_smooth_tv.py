@@ -87,6 +87,7 @@ import math
 import numpy as np
 import odl
 
+from .._numeric import real_dot
 from .._validation import require_nonnegative, require_positive, require_unit_cell_space
 from ..operators import NeumannGradient
 from ._base import HessianOperator, ParametrisedFunctional, ParamLinearOperator
@@ -188,7 +189,7 @@ def _columns_operator(param_space, space, columns):
         vs = _parts(v)
         for k, col in enumerate(columns):
             out[k] = float(
-                sum(np.vdot(c.ravel(), vi.ravel()) for c, vi in zip(col, vs, strict=True))
+                sum(real_dot(c, vi) for c, vi in zip(col, vs, strict=True))
             )
 
     return ParamLinearOperator(param_space, space, forward, backward)

@@ -2,6 +2,7 @@ r"""Tikhonov regulariser :math:`F(x;\xi) = \frac{\xi}{2}\|x\|^2`."""
 
 import numpy as np
 
+from .._numeric import real_dot
 from .._validation import require_nonnegative, require_unit_cell_space
 from ._base import HessianOperator, ParametrisedFunctional, ParamLinearOperator
 
@@ -73,7 +74,7 @@ class Tikhonov(ParametrisedFunctional):
         return Tikhonov(self.domain, xi=theta[0])
 
     def _call(self, x):
-        return 0.5 * self._xi * float(np.vdot(x.data, x.data))
+        return 0.5 * self._xi * real_dot(x.data, x.data)
 
     @property
     def gradient(self):
@@ -81,7 +82,7 @@ class Tikhonov(ParametrisedFunctional):
         return _TikhonovGradient(self.domain, self._xi)
 
     def param_gradient(self, x):
-        return self.param_space.element([0.5 * float(np.vdot(x.data, x.data))])
+        return self.param_space.element([0.5 * real_dot(x.data, x.data)])
 
     def mixed_derivative(self, x):
         xd = x.data
@@ -90,7 +91,7 @@ class Tikhonov(ParametrisedFunctional):
             np.multiply(xd, dtheta[0], out=out.data)
 
         def backward(v, out):
-            out[0] = float(np.vdot(xd, v.data))
+            out[0] = real_dot(xd, v.data)
 
         return ParamLinearOperator(self.param_space, self.domain, forward, backward)
 

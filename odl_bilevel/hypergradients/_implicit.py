@@ -21,6 +21,7 @@ import numbers
 import numpy as np
 import odl
 
+from .._numeric import real_norm
 from .._validation import require_element, require_nonnegative
 from ..functionals import ParametrisedFunctional
 from ..solvers import SolverResult, conjugate_gradient
@@ -101,8 +102,7 @@ def _norm(elem):
     """Euclidean norm of an element (or product-space element), accumulated in float64."""
     if isinstance(elem.space, odl.ProductSpace):
         return math.sqrt(sum(_norm(part) ** 2 for part in elem))
-    data = np.asarray(elem.data).ravel().astype(np.float64, copy=False)
-    return math.sqrt(float(np.dot(data, data)))
+    return real_norm(elem.data)
 
 
 def _constant(value, name, *, allow_nan):

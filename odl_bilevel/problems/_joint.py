@@ -9,6 +9,7 @@ lives on :math:`Z = X^{1+d}`; its lower-level energy needs a data term on
 import numpy as np
 import odl
 
+from .._numeric import real_dot
 from .._validation import require_nonnegative
 from ..functionals import HessianOperator, ParametrisedFunctional, ParamLinearOperator
 
@@ -136,10 +137,10 @@ class JointDenoisingFit(ParametrisedFunctional):
 
     def _call(self, z):
         r = np.asarray(z[0].data, dtype=float) - np.asarray(self._y.data, dtype=float)
-        value = 0.5 * float(np.vdot(r, r))
+        value = 0.5 * real_dot(r, r)
         for vk in z.parts[1:]:
             a = np.asarray(vk.data, dtype=float)
-            value += 0.5 * self._tau * float(np.vdot(a, a))
+            value += 0.5 * self._tau * real_dot(a, a)
         return value
 
     @property

@@ -3,7 +3,9 @@
 A job reads a validated configuration (:mod:`._config`), builds the training
 and test sets, learns the parameters with the configured upper-level engine,
 evaluates PSNR/SSIM on both sets and writes ``result.json``, figures and a
-checkpoint into the output directory.
+checkpoint into the output directory. :func:`run_job` dispatches on
+``data.kind``: ``"brain_mri"`` runs the MRI sampling job of :mod:`._mri_job`,
+the other kinds the denoising job below.
 """
 
 import json
@@ -24,7 +26,7 @@ from ..metrics import psnr, ssim
 from ..problems import denoising_phi, denoising_problem, denoising_weights, reconstruct
 from ..upper import dfo, lbfgsb
 
-__all__ = ["build_data", "run_job"]
+__all__ = ["build_data", "job_steps", "run_job"]
 
 _logger = logging.getLogger(__name__)
 
@@ -133,8 +135,25 @@ def _figures(out, cfg, result, data, recons):
     return paths
 
 
+def job_steps(cfg):
+    """Return the number of progress steps of the job ``cfg`` describes.
+
+    Upper-level iterations for the denoising job, steps (learning runs,
+    baselines, ...) for the MRI sampling job.
+    """
+    if cfg["data"]["kind"] == "brain_mri":
+        from ._mri_job import mri_job_steps
+
+        return mri_job_steps(cfg)
+    return cfg["upper"]["max_iter"]
+
+
 def run_job(cfg, out_dir, *, resume=False, progress=None):
     """Run a learning job and write its outputs.
+
+    A ``data.kind = "brain_mri"`` configuration runs
+    :func:`~odl_bilevel.cli._mri_job.run_mri_job` (same arguments, its own
+    ``result.json`` layout); every other kind the denoising job documented here.
 
     Parameters
     ----------
@@ -153,6 +172,10 @@ def run_job(cfg, out_dir, *, resume=False, progress=None):
     dict
         The content written to ``result.json``.
     """
+    if cfg["data"]["kind"] == "brain_mri":
+        from ._mri_job import run_mri_job
+
+        return run_mri_job(cfg, out_dir, resume=resume, progress=progress)
     out = pathlib.Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     checkpoint = out / "checkpoint"

@@ -55,9 +55,9 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError) as exc:
         print(f"odl-bilevel: error: {exc}", file=sys.stderr)
         return 2
-    from ._job import run_job  # heavy imports only once the config is valid
+    from ._job import job_steps, run_job  # heavy imports only once the config is valid
 
-    bar = None if args.quiet else ProgressBar(cfg["upper"]["max_iter"], label=args.command)
+    bar = None if args.quiet else ProgressBar(job_steps(cfg), label=args.command)
     try:
         summary = run_job(
             cfg,
@@ -72,6 +72,12 @@ def main(argv=None):
         return 2
     if bar is not None:
         bar.close()
+    if summary.get("kind") == "brain_mri":
+        from ._mri_report import format_mri_summary
+
+        print(format_mri_summary(summary))
+        print(f"wrote {args.out}/result.json")
+        return 0
     learned = ", ".join(f"{k}={v:.4g}" for k, v in summary["learned_parameters"].items())
     test = summary["metrics"]["test"].get("learned") or summary["metrics"]["train"]["learned"]
     print(

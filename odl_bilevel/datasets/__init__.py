@@ -9,7 +9,8 @@ MRI slices are 24 axial slices of the MNI ICBM152 2009a T1 template (real
 brain MRI, copyright notice in :data:`TEMPLATE_NOTICE` and ``data/README.md``),
 shipped in ``data/brain_slices.npz`` (made by ``tools/make_brain_slices.py``;
 :func:`load_template_slices` reads the full template when nibabel and nilearn
-are installed).
+are installed). :func:`bump_image` is the smooth compactly supported bump of
+the MRI sampling warm-up.
 """
 
 from ._brain import (
@@ -20,6 +21,7 @@ from ._brain import (
     brain_train_test,
     load_template_slices,
 )
+from ._bump import bump_image
 from ._images import available_images, natural_images
 from ._noise import add_gaussian_noise, denoising_pairs, train_test_split
 from ._signals import piecewise_constant_signals
@@ -32,6 +34,7 @@ __all__ = [
     "brain_slices",
     "brain_split_indices",
     "brain_train_test",
+    "bump_image",
     "denoising_pairs",
     "load_template_slices",
     "natural_images",

@@ -8,5 +8,19 @@ and no global figure state is touched (save it with ``figure.savefig``).
 
 from ._history import plot_history
 from ._images import plot_images, plot_reconstructions
+from ._patterns import (
+    plot_continuation,
+    plot_patterns,
+    plot_rate_sweep,
+    plot_sampling_reconstructions,
+)
 
-__all__ = ["plot_history", "plot_images", "plot_reconstructions"]
+__all__ = [
+    "plot_continuation",
+    "plot_history",
+    "plot_images",
+    "plot_patterns",
+    "plot_rate_sweep",
+    "plot_reconstructions",
+    "plot_sampling_reconstructions",
+]

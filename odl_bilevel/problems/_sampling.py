@@ -19,22 +19,23 @@ al. (2020). The small fixed Tikhonov term keeps :math:`E_i` strongly convex
 when weights vanish (see :func:`sampling_problem`).
 """
 
-import numbers
-
 import numpy as np
 import odl
 
 from .._validation import require_nonnegative, require_positive
-from ..bilevel import BilevelProblem, L1Penalty, ParameterMap
-from ..functionals import (
-    ParametrisedFunctional,
-    ParametrisedSum,
-    SampledDataFit,
-    SmoothedTV,
-    Tikhonov,
-)
-from ..operators import CartesianSampling, free_sampling, unit_cell_space
+from ..bilevel import BilevelProblem, ParameterMap
+from ..functionals import ParametrisedSum, SampledDataFit, Tikhonov
+from ..operators import unit_cell_space
 from ._denoising import _as_samples
+from ._sampling_map import (
+    SamplingMap,
+    _build_regulariser,
+    _check_kspace,
+    _check_pair,
+    _check_penalty,
+    _regulariser_factory,
+    _sampling_operator,
+)
 
 __all__ = [
     "SamplingMap",
@@ -43,219 +44,6 @@ __all__ = [
     "sampling_weights",
     "simulate_kspace",
 ]
-
-
-# ------------------------------------------------------------------------------------------
-# the parameter map
-# ------------------------------------------------------------------------------------------
-
-
-class SamplingMap:
-    r"""The map :math:`\varphi \mapsto \theta` of :func:`sampling_problem` (picklable).
-
-    With :math:`m` sampling parameters, the regulariser's parameters
-    :math:`\theta_R = (\alpha, \rho)` (:math:`\rho` fixed) and the fixed
-    relative Tikhonov weight :math:`\xi`,
-
-    .. math::
-
-        \varphi = (\sigma, \log\alpha) \mapsto
-        \theta = (\sigma,\ \alpha,\ \rho,\ \alpha\xi),
-
-    or :math:`\varphi = \sigma` with :math:`\alpha` fixed. The Jacobian is
-    block diagonal, :math:`J_T = \mathrm{diag}(I_m,\ \alpha(1, 0, \xi)^T)`, so
-
-    .. math::
-
-        J_T^Tg = \big(g_\sigma,\ \alpha(g_\alpha + \xi g_{\alpha\xi})\big), \qquad
-        \|J_T\| = \max\big(1, \alpha\sqrt{1+\xi^2}\big).
-
-    Parameters
-    ----------
-    m : int
-        Number of sampling parameters.
-    rest : array-like
-        The fixed parameters :math:`\rho` of the regulariser after :math:`\alpha`.
-    xi : float
-        Relative Tikhonov weight :math:`\xi \ge 0`.
-    alpha : float or None
-        The fixed :math:`\alpha`, or ``None`` when :math:`\log\alpha` is learned.
-    """
-
-    def __init__(self, m, rest, xi, alpha=None):
-        self.m = int(m)
-        self.rest = np.array(rest, dtype=float).ravel()
-        self.xi = float(xi)
-        self.alpha = None if alpha is None else float(alpha)
-
-    @property
-    def learn_alpha(self):
-        """Whether :math:`\\log\\alpha` is a learned variable."""
-        return self.alpha is None
-
-    def _alpha(self, phi):
-        return float(np.exp(phi[self.m])) if self.alpha is None else self.alpha
-
-    def forward(self, phi):
-        r""":math:`\theta = (\sigma, \alpha, \rho, \alpha\xi)`."""
-        phi = np.asarray(phi, dtype=float)
-        alpha = self._alpha(phi)
-        return np.concatenate([phi[: self.m], [alpha], self.rest, [alpha * self.xi]])
-
-    def vjp(self, phi, g):
-        r""":math:`J_T^Tg = (g_\sigma, \alpha(g_\alpha + \xi g_{\alpha\xi}))`."""
-        phi, g = np.asarray(phi, dtype=float), np.asarray(g, dtype=float)
-        out = np.array(g[: self.m], dtype=float)
-        if self.alpha is None:
-            alpha = self._alpha(phi)
-            out = np.append(out, alpha * (g[self.m] + self.xi * g[-1]))
-        return out
-
-    def inverse(self, theta):
-        r"""The learned variables of :math:`\theta` (:math:`\sigma` and :math:`\log\alpha`)."""
-        theta = np.asarray(theta, dtype=float)
-        phi = np.array(theta[: self.m], dtype=float)
-        if self.alpha is None:
-            if theta[self.m] <= 0:
-                raise ValueError(f"`theta` must have alpha > 0, got {theta[self.m]}")
-            phi = np.append(phi, np.log(theta[self.m]))
-        return phi
-
-    def jacobian_norm(self, phi):
-        r""":math:`\max(1, \alpha\sqrt{1+\xi^2})` (:math:`1` with :math:`\alpha` fixed)."""
-        if self.alpha is not None:
-            return 1.0
-        return max(1.0, self._alpha(np.asarray(phi, dtype=float)) * np.hypot(1.0, self.xi))
-
-
-# ------------------------------------------------------------------------------------------
-# validation
-# ------------------------------------------------------------------------------------------
-
-
-def _check_kspace(kspace, shape, n):
-    if isinstance(kspace, np.ndarray):
-        if kspace.ndim != len(shape) + 1:
-            raise ValueError(
-                f"`kspace` as one array must be a stack of shape (n, {', '.join(map(str, shape))})"
-                f", got shape {kspace.shape}"
-            )
-        kspace = list(kspace)
-    elif isinstance(kspace, str | bytes) or not hasattr(kspace, "__iter__"):
-        raise TypeError(f"`kspace` must be a sequence of arrays, got {type(kspace).__name__}")
-    out = []
-    for k, y in enumerate(kspace):
-        arr = np.asarray(y)
-        if arr.dtype.kind not in "fiuc":
-            raise TypeError(
-                f"`kspace[{k}]` must be a real or complex array, got dtype {arr.dtype}"
-            )
-        if arr.shape != shape:
-            raise ValueError(f"`kspace[{k}]` has shape {arr.shape}, expected {shape} (as clean)")
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"`kspace[{k}]` contains NaN or Inf")
-        out.append(np.array(arr, dtype=np.complex128))
-    if len(out) != n:
-        raise ValueError(f"`clean` and `kspace` must have the same length, got {n} and {len(out)}")
-    return out
-
-
-def _sampling_operator(sampling, shape):
-    """Return the sampling map :math:`P` (an ODL operator) for ``sampling``."""
-    if isinstance(sampling, str):
-        if sampling == "free":
-            return free_sampling(shape)
-        if sampling == "cartesian":
-            return CartesianSampling(shape, axis=0)
-        raise ValueError(
-            f"`sampling` must be 'free', 'cartesian' or a linear odl.Operator, got {sampling!r}"
-        )
-    if not isinstance(sampling, odl.Operator) or not sampling.is_linear:
-        raise TypeError(
-            f"`sampling` must be 'free', 'cartesian' or a linear odl.Operator, got {sampling!r}"
-        )
-    if tuple(sampling.range.shape) != tuple(shape):
-        raise ValueError(
-            f"`sampling` must map onto the image shape {shape}, got range shape "
-            f"{tuple(sampling.range.shape)}"
-        )
-    return sampling
-
-
-def _regulariser_factory(regulariser, nu):
-    """Return ``factory(space, alpha) -> ParametrisedFunctional``."""
-    if isinstance(regulariser, str):
-        if regulariser not in ("tv", "smoothed_tv"):
-            raise ValueError(
-                f"`regulariser` must be 'tv' or a callable (space, alpha) -> "
-                f"ParametrisedFunctional, got {regulariser!r}"
-            )
-        return _SmoothedTVFactory(nu)
-    if not callable(regulariser):
-        raise TypeError(
-            f"`regulariser` must be 'tv' or a callable (space, alpha) -> ParametrisedFunctional,"
-            f" got {type(regulariser).__name__}"
-        )
-    return regulariser
-
-
-class _SmoothedTVFactory:
-    """``SmoothedTV(space, alpha, nu)`` with a fixed ``nu`` (picklable)."""
-
-    def __init__(self, nu):
-        self.nu = nu
-
-    def __call__(self, space, alpha):
-        return SmoothedTV(space, alpha=alpha, nu=self.nu)
-
-
-def _build_regulariser(factory, space, alpha):
-    R = factory(space, alpha)
-    if not isinstance(R, ParametrisedFunctional):
-        raise TypeError(
-            f"`regulariser(space, alpha)` must return a ParametrisedFunctional, "
-            f"got {type(R).__name__}"
-        )
-    if R.domain != space:
-        raise ValueError(
-            f"`regulariser(space, alpha)` must live on {space}, got domain {R.domain}"
-        )
-    if R.params.size < 1 or not np.isclose(R.params[0], alpha, rtol=1e-12, atol=0.0):
-        raise ValueError(
-            "`regulariser(space, alpha)` must return a functional whose first parameter "
-            f"is the weight alpha = {alpha}, got params {R.params.tolist()}"
-        )
-    return R
-
-
-def _check_penalty(penalty, m):
-    if penalty is None:
-        return None
-    if isinstance(penalty, numbers.Real) and not isinstance(penalty, bool):
-        return L1Penalty(penalty, 0.0, indices=np.arange(m))
-    if isinstance(penalty, tuple | list):
-        if len(penalty) != 2:
-            raise ValueError(f"`penalty` as a pair must be (beta1, beta2), got {penalty!r}")
-        beta1 = require_nonnegative(penalty[0], "penalty[0] (beta1)")
-        beta2 = require_nonnegative(penalty[1], "penalty[1] (beta2)")
-        return L1Penalty(beta1, beta2, indices=np.arange(m))
-    if callable(penalty) and hasattr(penalty, "gradient"):
-        return penalty
-    raise TypeError(
-        f"`penalty` must be None, beta1, a pair (beta1, beta2) or a Penalty, got {penalty!r}"
-    )
-
-
-def _check_pair(pair, name, *, positive=False):
-    try:
-        lo, hi = pair
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"`{name}` must be a (lo, hi) pair, got {pair!r}") from err
-    check = require_positive if positive else require_nonnegative
-    lo, hi = check(lo, f"{name}[0]"), check(hi, f"{name}[1]")
-    if not lo < hi:
-        raise ValueError(f"`{name}` must have lo < hi, got ({lo}, {hi})")
-    return lo, hi
 
 
 # ------------------------------------------------------------------------------------------
@@ -452,18 +240,26 @@ def sampling_problem(
         :class:`~odl_bilevel.operators.CartesianSampling`; in 1-D the same as
         free) or a linear operator with ``range.shape`` the image shape that
         maps ``weight_bounds`` into :math:`[0, 1]`.
-    regulariser : "tv" or callable, optional
-        ``"tv"``: ``SmoothedTV(X, alpha, nu)``. A callable
+    regulariser : {"tv", "tv2", "h1"} or callable, optional
+        The regulariser :math:`R` with weight :math:`\alpha`: ``"tv"``
+        (default; alias ``"smoothed_tv"``) the smoothed total variation
+        ``SmoothedTV(X, alpha, nu)``; ``"tv2"`` the smoothed second-order TV
+        ``SmoothedTV2(X, alpha, nu)``
+        :math:`\alpha\sum_j\sqrt{|(\nabla^2x)_j|_F^2+\nu^2}` (piecewise-affine
+        images); ``"h1"`` the H¹ seminorm ``H1Seminorm(X, alpha)``
+        :math:`\frac\alpha2\|\nabla x\|^2` (quadratic, "Tikhonov on the
+        gradient": the lower level is then quadratic). A callable
         ``regulariser(space, alpha)`` must return a
         :class:`~odl_bilevel.functionals.ParametrisedFunctional` on ``space``
         whose first parameter is the weight ``alpha`` (e.g.
-        ``lambda X, a: SmoothedTV2(X, alpha=a, nu=0.01)``, or
-        ``H1Seminorm``); its other parameters stay fixed. Module-level
-        callables keep the problem picklable for process pools.
+        ``lambda X, a: SmoothedTV2(X, alpha=a, nu=0.05)``); its other
+        parameters stay fixed. Module-level callables keep the problem
+        picklable for process pools (the named ones are).
     alpha : float, optional
         Regularisation weight :math:`\alpha > 0` (initial value if learned).
     nu : float, optional
-        Smoothing :math:`\nu > 0` of TV (``regulariser="tv"`` only).
+        Smoothing :math:`\nu > 0` of the named TV regularisers (``"tv"``,
+        ``"tv2"``; unused by ``"h1"`` and callables).
     xi : float, optional
         Relative Tikhonov weight :math:`\xi \ge 0` (see above; with
         ``xi=0`` and ``weight_bounds[0] = 0`` the certified solvers fail once a

@@ -1,0 +1,514 @@
+r"""The MRI sampling job: ``odl-bilevel learn CONFIG.toml`` with ``data.kind = "brain_mri"``.
+
+The job reproduces the table of Sherry et al. (IEEE TMI 2020) on the embedded
+brain slices. With :math:`F` the unitary DFT and :math:`S = \operatorname{diag}(s)`:
+
+1. *Data*: training and held-out test slices
+   (:func:`~odl_bilevel.datasets.brain_train_test`) and simulated k-space
+   :math:`y_i = F x_i^\dagger + \varepsilon_i`
+   (:func:`~odl_bilevel.problems.simulate_kspace`, noise level ``data.sigma``).
+2. *Learned patterns* at ``sampling.rate``, free (per pixel) and Cartesian
+   (per phase-encode line), by
+   :func:`~odl_bilevel.problems.learn_sampling_pattern` (β-continuation).
+3. *Baselines* at the same rate (data-adapted, variable density, uniform
+   random; free and, with ``sampling.cartesian_baselines``, Cartesian), each
+   with the regulariser's :math:`\alpha` re-optimised on the training set
+   (:func:`~odl_bilevel.problems.optimise_alpha`) so the comparison is fair.
+4. *Greedy* line selection (Gözcü et al. 2018,
+   :func:`~odl_bilevel.problems.greedy_cartesian_pattern`, run with
+   ``sampling.alpha``, then :math:`\alpha` re-optimised): its lower-level
+   solves and wall time against the learned Cartesian pattern's.
+5. *β sweep*: learned free patterns at the lower rates of
+   ``sampling.beta_sweep`` (a larger :math:`\beta_1` gives a sparser pattern).
+6. *Regulariser comparison*: the free pattern learned with
+   ``sampling.compare_regulariser`` beside the one learned with
+   ``sampling.regulariser``.
+
+Every pattern is evaluated by reconstruction
+(:func:`~odl_bilevel.problems.reconstruct_sampled` with its own :math:`\alpha`):
+PSNR and SSIM (data range 1) on the training and the test slices.
+``result.json`` holds the table, the greedy comparison, the sweep and the
+comparison; ``patterns.npz`` every pattern; PNG figures show masks,
+reconstructions with error maps, the sweep, the comparison and the learning
+history.
+
+Each finished step is stored under ``OUT/checkpoint/steps`` and each learning
+run checkpoints itself under ``OUT/checkpoint/<step>``, so ``--resume``
+continues an interrupted job: finished steps are read back, the interrupted
+learning run continues. A step whose settings changed is recomputed.
+"""
+
+import concurrent.futures
+import contextlib
+import hashlib
+import json
+import logging
+import pathlib
+import shutil
+import time
+
+import numpy as np
+
+from ..datasets import brain_train_test
+from ..metrics import psnr, ssim
+from ..problems import (
+    data_adapted_pattern,
+    greedy_cartesian_pattern,
+    learn_sampling_pattern,
+    optimise_alpha,
+    pattern_rate,
+    reconstruct_sampled,
+    simulate_kspace,
+    uniform_random_pattern,
+    variable_density_pattern,
+)
+from ._mri_report import build_mri_summary, shown_slice, write_mri_figures
+
+__all__ = ["build_mri_data", "mri_job_steps", "run_mri_job"]
+
+_logger = logging.getLogger(__name__)
+
+# ------------------------------------------------------------------------------------------
+# data and plan
+# ------------------------------------------------------------------------------------------
+
+
+def build_mri_data(cfg):
+    """Return ``(train, test, kspace_train, kspace_test)`` for a ``brain_mri`` configuration.
+
+    The slices are :func:`~odl_bilevel.datasets.brain_train_test` with
+    ``rng=data.seed``; the k-space of all slices (training first) is drawn
+    by :func:`~odl_bilevel.problems.simulate_kspace` from one generator seeded
+    with ``data.seed``, so a configuration always gives the same data.
+    """
+    data = cfg["data"]
+    train, test = brain_train_test(
+        data["n_train"], data["n_test"], size=data["size"], rng=data["seed"]
+    )
+    kspace = simulate_kspace(list(train) + list(test), data["sigma"], rng=data["seed"])
+    n = len(train)
+    return list(train), list(test), kspace[:n], kspace[n:]
+
+
+def _learn_kwargs(sampling, *, pattern, rate, regulariser):
+    """Keyword arguments of ``learn_sampling_pattern`` for one learning step."""
+    return {
+        "rate": float(rate),
+        "sampling": pattern,
+        "regulariser": regulariser,
+        "alpha": float(sampling["alpha"]),
+        "nu": float(sampling["nu"]),
+        "xi": float(sampling["xi"]),
+        "learn_alpha": sampling["learn_alpha"],
+        "beta": None if sampling["beta"] == "auto" else float(sampling["beta"]),
+        "beta_factor": float(sampling["beta_factor"]),
+        "beta2": float(sampling["beta2"]),
+        "max_stages": sampling["max_stages"],
+        "max_iter": sampling["max_iter"],
+        "init_weights": float(sampling["init_weights"]),
+        "alpha_bounds": tuple(float(v) for v in sampling["alpha_bounds"]),
+        "reoptimise_alpha": sampling["reoptimise_alpha"],
+        "solver": sampling["solver"],
+        "lower_tol": _tol(sampling),
+        "lower_max_iter": sampling["lower_max_iter"],
+        "cg_tol": float(sampling["cg_tol"]),
+        "cg_max_iter": sampling["cg_max_iter"],
+        "support_threshold": float(sampling["support_threshold"]),
+        "refine": sampling["refine"],
+        "rate_tol": float(sampling["rate_tol"]),
+    }
+
+
+def _tol(sampling):
+    """``sampling.lower_tol`` as the library takes it ("auto": None, its size-scaled default)."""
+    tol = sampling["lower_tol"]
+    return None if tol == "auto" else float(tol)
+
+
+def _alpha_kwargs(sampling, regulariser):
+    return {
+        "regulariser": regulariser,
+        "nu": float(sampling["nu"]),
+        "xi": float(sampling["xi"]),
+        "alpha_bounds": tuple(float(v) for v in sampling["alpha_bounds"]),
+        "xatol": float(sampling["alpha_xatol"]),
+        "max_evals": sampling["alpha_max_evals"],
+        "solver": sampling["solver"],
+        "lower_tol": _tol(sampling),
+        "lower_max_iter": sampling["lower_max_iter"],
+    }
+
+
+def _plan(cfg):
+    """Return the job's steps as ``(name, kind, settings)`` in the order they run."""
+    s = cfg["sampling"]
+    reg, rate = s["regulariser"], float(s["rate"])
+    steps = []
+    for pattern in s["patterns"]:
+        kwargs = _learn_kwargs(s, pattern=pattern, rate=rate, regulariser=reg)
+        steps.append((f"learned_{pattern}", "learn", kwargs))
+    variants = [p for p in ("free", "cartesian") if p in s["patterns"]]
+    if not s["cartesian_baselines"]:
+        variants = [p for p in variants if p == "free"] or ["free"]
+    for baseline in s["baselines"]:
+        for pattern in variants:
+            settings = {
+                "baseline": baseline,
+                "cartesian": pattern == "cartesian",
+                "rate": rate,
+                "seed": s["seed"],
+                "power": float(s["variable_density_power"]),
+                "alpha_search": _alpha_kwargs(s, reg),
+            }
+            steps.append((f"{baseline}_{pattern}", "baseline", settings))
+    if s["greedy"] and "cartesian" in s["patterns"]:
+        settings = {
+            "rate": rate,
+            "alpha": float(s["alpha"]),
+            "candidates_per_step": s["greedy_candidates"] or None,
+            "seed": s["seed"],
+            "alpha_search": _alpha_kwargs(s, reg),
+        }
+        steps.append(("greedy_cartesian", "greedy", settings))
+    for r in sorted(s["beta_sweep"], reverse=True):
+        kwargs = _learn_kwargs(s, pattern="free", rate=r, regulariser=reg)
+        steps.append((f"sweep_{r:g}", "learn", kwargs))
+    if s["compare_regulariser"] != "none":
+        kwargs = _learn_kwargs(s, pattern="free", rate=rate, regulariser=s["compare_regulariser"])
+        steps.append((f"regulariser_{s['compare_regulariser']}", "learn", kwargs))
+    return steps
+
+
+def mri_job_steps(cfg):
+    """Return the number of steps of the MRI job (the length of its progress bar)."""
+    return len(_plan(cfg)) + 1  # + the final figures
+
+
+# ------------------------------------------------------------------------------------------
+# step cache (resume)
+# ------------------------------------------------------------------------------------------
+
+
+def _key(cfg, settings):
+    text = json.dumps({"data": cfg["data"], "settings": settings}, sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()
+
+
+class _Steps:
+    """Finished steps stored as ``<name>.json`` + ``<name>.npz`` under ``checkpoint/steps``."""
+
+    def __init__(self, root):
+        self.root = pathlib.Path(root)
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def load(self, name, key):
+        meta_path, arrays_path = self.root / f"{name}.json", self.root / f"{name}.npz"
+        if not (meta_path.exists() and arrays_path.exists()):
+            return None
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") != key:
+            return None
+        with np.load(arrays_path, allow_pickle=False) as npz:
+            arrays = {k: np.array(npz[k]) for k in npz.files}
+        return meta["record"], arrays
+
+    def save(self, name, key, record, arrays):
+        tmp = self.root / f"{name}.tmp.npz"
+        np.savez_compressed(tmp, **arrays)
+        tmp.replace(self.root / f"{name}.npz")
+        meta = self.root / f"{name}.json.tmp"
+        meta.write_text(json.dumps({"key": key, "record": record}, indent=1))
+        meta.replace(self.root / f"{name}.json")
+
+
+# ------------------------------------------------------------------------------------------
+# steps
+# ------------------------------------------------------------------------------------------
+
+
+def _work(work):
+    return {k: float(v) for k, v in dict(work).items()}
+
+
+def _stage_dict(stage):
+    return {
+        "beta1": float(stage.beta1),
+        "support_rate": float(stage.support_rate),
+        "objective": float(stage.objective),
+        "iterations": int(stage.iterations),
+        "lower_solves": int(stage.lower_solves),
+        "status": getattr(stage.status, "name", str(stage.status)),
+    }
+
+
+def _run_learn(name, key, kwargs, data, ckpt_root, resume, executor, progress):
+    train, _, k_train, _ = data
+    ckpt = ckpt_root / name
+    key_file = ckpt_root / f"{name}.key"
+    if ckpt.exists() and not (resume and key_file.exists() and key_file.read_text() == key):
+        shutil.rmtree(ckpt)
+    key_file.write_text(key)
+
+    def callback(stage, record):
+        progress(f"{name}: stage {stage + 1} it {record.iteration} U={record.objective:.4g}")
+        return False
+
+    t0 = time.perf_counter()
+    result = learn_sampling_pattern(
+        train,
+        k_train,
+        kwargs["rate"],
+        **{k: v for k, v in kwargs.items() if k != "rate"},
+        executor=executor,
+        callback=callback,
+        checkpoint=ckpt,
+        resume=bool(resume and ckpt.exists()),
+    )
+    wall = time.perf_counter() - t0
+    work = _work(result.work)
+    record = {
+        "alpha": float(result.alpha_binary),
+        "alpha_learning": float(result.alpha),
+        "lower_solves": int(work.get("lower_solves", 0)),
+        "wall_time": float(work.get("wall_time", wall)),
+        "objective": float(result.objective),
+        "stages": [_stage_dict(s) for s in result.stages],
+        "beta1": _final_beta(result.stages, kwargs["rate"]),
+        "status": getattr(result.status, "name", str(result.status)),
+        "message": str(result.message),
+        "work": work,
+    }
+    arrays = {
+        "binary": np.asarray(result.binary, dtype=float),
+        "weights": np.asarray(result.weights, dtype=float),
+        "pattern": np.asarray(result.pattern, dtype=float),
+    }
+    return record, arrays
+
+
+def _final_beta(stages, rate):
+    """β1 of the stage the final weights come from: the largest support at or below ``rate``."""
+    if not stages:
+        return None
+    below = [s for s in stages if s.support_rate <= rate]
+    stage = max(below, key=lambda s: s.support_rate) if below else stages[-1]
+    return float(stage.beta1)
+
+
+def _make_baseline(settings, shape, train):
+    kind, rate, cartesian = settings["baseline"], settings["rate"], settings["cartesian"]
+    if kind == "data_adapted":
+        return data_adapted_pattern(train, rate, cartesian=cartesian)
+    if kind == "variable_density":
+        return variable_density_pattern(
+            shape, rate, power=settings["power"], cartesian=cartesian, rng=settings["seed"]
+        )
+    return uniform_random_pattern(shape, rate, cartesian=cartesian, rng=settings["seed"])
+
+
+def _run_baseline(settings, data, executor):
+    train, _, k_train, _ = data
+    t0 = time.perf_counter()
+    pattern = _make_baseline(settings, train[0].shape, train)
+    found = optimise_alpha(train, k_train, pattern, **settings["alpha_search"], executor=executor)
+    wall = time.perf_counter() - t0
+    work = _work(found.work)
+    record = {
+        "alpha": float(found.alpha),
+        "lower_solves": int(work.get("lower_solves", 0)),
+        "wall_time": wall,
+        "alpha_evaluations": int(found.evaluations),
+        "work": work,
+    }
+    return record, {"binary": np.asarray(pattern, dtype=float)}
+
+
+def _run_greedy(settings, data, executor, progress):
+    train, _, k_train, _ = data
+    search = settings["alpha_search"]
+
+    def callback(step, line, objective):
+        progress(f"greedy_cartesian: line {step} (#{line}) loss {objective:.4g}")
+        return False
+
+    result = greedy_cartesian_pattern(
+        train,
+        k_train,
+        settings["rate"],
+        alpha=settings["alpha"],
+        regulariser=search["regulariser"],
+        nu=search["nu"],
+        xi=search["xi"],
+        candidates_per_step=settings["candidates_per_step"],
+        rng=settings["seed"],
+        solver=search["solver"],
+        lower_tol=search["lower_tol"],
+        lower_max_iter=search["lower_max_iter"],
+        executor=executor,
+        callback=callback,
+    )
+    t0 = time.perf_counter()
+    found = optimise_alpha(train, k_train, result.binary, **search, executor=executor)
+    alpha_wall = time.perf_counter() - t0
+    alpha_solves = int(_work(found.work).get("lower_solves", 0))
+    record = {
+        "alpha": float(found.alpha),
+        "lower_solves": int(result.lower_solves) + alpha_solves,
+        "wall_time": float(result.wall_time) + alpha_wall,
+        "pattern_lower_solves": int(result.lower_solves),
+        "pattern_wall_time": float(result.wall_time),
+        "alpha_lower_solves": alpha_solves,
+        "candidates_per_step": settings["candidates_per_step"],
+        "objective_history": [float(v) for v in result.objective_history],
+        "work": _work(result.work),
+    }
+    return record, {"binary": np.asarray(result.binary, dtype=float)}
+
+
+# ------------------------------------------------------------------------------------------
+# evaluation
+# ------------------------------------------------------------------------------------------
+
+
+def _metrics(recons, clean):
+    p = [psnr(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
+    s = [ssim(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
+    return {
+        "psnr_mean": float(np.mean(p)),
+        "psnr_std": float(np.std(p)),
+        "ssim_mean": float(np.mean(s)),
+        "ssim_std": float(np.std(s)),
+        "psnr": [float(v) for v in p],
+        "ssim": [float(v) for v in s],
+    }
+
+
+def _evaluate(record, arrays, regulariser, sampling, data, executor):
+    """Add train/test metrics (and the drawn test reconstruction) to a step's record."""
+    train, test, k_train, k_test = data
+    options = {
+        "alpha": record["alpha"],
+        "regulariser": regulariser,
+        "nu": float(sampling["nu"]),
+        "xi": float(sampling["xi"]),
+        "solver": sampling["solver"],
+        "tol": _tol(sampling),
+        "max_iter": sampling["lower_max_iter"],
+        "executor": executor,
+    }
+    pattern = arrays["binary"]
+    rec_train = reconstruct_sampled(k_train, pattern, **options)
+    rec_test = reconstruct_sampled(k_test, pattern, **options)
+    record["rate"] = float(pattern_rate(pattern))
+    record["regulariser"] = regulariser
+    record["train"] = _metrics(rec_train, train)
+    record["test"] = _metrics(rec_test, test)
+    arrays["recon_test"] = np.asarray(rec_test[shown_slice(test)], dtype=float)
+
+
+# ------------------------------------------------------------------------------------------
+# the job
+# ------------------------------------------------------------------------------------------
+
+
+def _executor(workers):
+    """A process pool for the per-slice solves (``workers > 1``), or None (serial)."""
+    if workers <= 1:
+        return contextlib.nullcontext()
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers)
+
+
+def run_mri_job(cfg, out_dir, *, resume=False, progress=None):
+    """Run the MRI sampling job of a ``brain_mri`` configuration and write its outputs.
+
+    Parameters
+    ----------
+    cfg : dict
+        A validated configuration with ``data.kind = "brain_mri"``.
+    out_dir : path-like
+        Output directory (created): ``result.json``, ``config.json``,
+        ``patterns.npz``, PNG figures and ``checkpoint/``.
+    resume : bool
+        Continue from ``out_dir/checkpoint``: finished steps are read back,
+        the interrupted learning run resumes from its own checkpoint.
+    progress : callable, optional
+        ``progress(step, text)``, called as the job advances through its
+        :func:`mri_job_steps` steps.
+
+    Returns
+    -------
+    dict
+        The content written to ``result.json``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``resume`` is set and there is no checkpoint.
+    """
+    from ._job import _write_json
+
+    out = pathlib.Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    ckpt_root = out / "checkpoint"
+    if resume and not ckpt_root.exists():
+        raise FileNotFoundError(f"--resume: no checkpoint in {ckpt_root}")
+    if not resume and ckpt_root.exists():
+        shutil.rmtree(ckpt_root)
+    ckpt_root.mkdir(parents=True, exist_ok=True)
+    store = _Steps(ckpt_root / "steps")
+    _write_json(out / "config.json", cfg)
+    sampling = cfg["sampling"]
+    t_start = time.perf_counter()
+    data = build_mri_data(cfg)
+    plan = _plan(cfg)
+    done = [0]
+
+    def report(text):
+        if progress is not None:
+            progress(done[0], text)
+
+    records, arrays = {}, {}
+    with _executor(sampling["workers"]) as executor:
+        for name, kind, settings in plan:
+            key = _key(cfg, {"kind": kind, "settings": settings, "eval": _eval_key(sampling)})
+            cached = store.load(name, key) if resume else None
+            if cached is not None:
+                _logger.info("step %s: read back from %s", name, store.root)
+                record, arr = cached
+            else:
+                report(f"{name} ...")
+                if kind == "learn":
+                    record, arr = _run_learn(
+                        name, key, settings, data, ckpt_root, resume, executor, report
+                    )
+                    regulariser = settings["regulariser"]
+                elif kind == "baseline":
+                    record, arr = _run_baseline(settings, data, executor)
+                    regulariser = settings["alpha_search"]["regulariser"]
+                else:
+                    record, arr = _run_greedy(settings, data, executor, report)
+                    regulariser = settings["alpha_search"]["regulariser"]
+                _evaluate(record, arr, regulariser, sampling, data, executor)
+                store.save(name, key, record, arr)
+            records[name], arrays[name] = record, arr
+            done[0] += 1
+            report(f"{name}: test PSNR {record['test']['psnr_mean']:.2f} dB")
+    summary = build_mri_summary(cfg, plan, records)
+    np.savez_compressed(out / "patterns.npz", **{n: a["binary"] for n, a in arrays.items()})
+    summary["figures"] = []
+    if cfg["output"]["figures"]:
+        report("figures ...")
+        summary["figures"] = write_mri_figures(out, plan, records, arrays, data[1])
+    done[0] += 1
+    report("done")
+    summary["wall_time"] = {
+        "total": time.perf_counter() - t_start,
+        "steps": {name: records[name]["wall_time"] for name, _, _ in plan},
+    }
+    _write_json(out / "result.json", summary)
+    _logger.info("wrote %s", out / "result.json")
+    return summary
+
+
+def _eval_key(sampling):
+    return {k: sampling[k] for k in ("nu", "xi", "solver", "lower_tol", "lower_max_iter")}

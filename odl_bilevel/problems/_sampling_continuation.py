@@ -1,0 +1,204 @@
+r"""The :math:`\beta_1` continuation of ``learn_sampling_pattern``: stages, bracket, checkpoints.
+
+Private helpers of :mod:`odl_bilevel.problems._sampling_learning`: the
+penalty whose :math:`\beta_1` changes between stages, the choice of the first
+:math:`\beta_1`, the plan of stages (growth, bisection after an overshoot,
+the final stage) and the layout of the checkpoint directory.
+"""
+
+import math
+import pathlib
+import shutil
+
+import numpy as np
+
+from .._validation import require_nonnegative, require_positive
+from ..bilevel import L1Penalty, Penalty
+from ..upper import checkpoint_exists
+from ._sampling_common import check_rate
+from ._sampling_records import StageRecord
+
+__all__ = [
+    "StagePenalty",
+    "StagePlan",
+    "check_learning_options",
+    "clear_stage_dirs",
+    "initial_beta",
+    "run_options",
+    "stage_dir",
+]
+
+
+class StagePenalty(Penalty):
+    r"""The sampling penalty, with a :math:`\beta_1` that is set per stage."""
+
+    def __init__(self, beta1, beta2, m):
+        self.m, self.beta2 = m, beta2
+        self.set(beta1)
+
+    def set(self, beta1):
+        r"""Set :math:`\beta_1` (the next evaluations use it)."""
+        self.beta1 = beta1
+        self._term = L1Penalty(beta1, self.beta2, indices=np.arange(self.m))
+
+    def _value(self, theta):
+        return self._term(theta)
+
+    def _gradient(self, theta):
+        return self._term.gradient(theta)
+
+
+def initial_beta(problem, phi0, m, rate, lower_tol, cg_tol):
+    r"""The (1 - rate)-quantile of the benefits :math:`-\partial U/\partial\sigma_j` at the start.
+
+    Evaluates the hypergradient of the loss alone (``problem.penalty`` is a
+    :class:`StagePenalty`, set to :math:`\beta_1 = 0` here). Falls back to
+    the mean absolute benefit, then to a tiny positive value, if the quantile
+    is not positive.
+    """
+    problem.penalty.set(0.0)
+    evaluation = problem.value_and_gradient(phi0, tol=lower_tol, cg_tol=cg_tol)
+    benefit = -np.asarray(evaluation.gradient, dtype=float)[:m]
+    beta = float(np.quantile(benefit, 1.0 - rate))
+    if not beta > 0:
+        beta = float(np.mean(np.abs(benefit)))
+    if not beta > 0:
+        beta = 1e-8 * max(float(evaluation.value), 1.0) / m
+    return beta
+
+
+def run_options(rate, m, sampling, beta2, learn_alpha):
+    """What identifies a run in its checkpoint besides the problem's fingerprint."""
+    return {
+        "rate": float(rate),
+        "m": int(m),
+        "sampling": str(sampling),
+        "beta2": float(beta2),
+        "learn_alpha": bool(learn_alpha),
+    }
+
+
+def stage_dir(checkpoint, j):
+    """Directory of stage ``j``'s L-BFGS-B checkpoint inside ``checkpoint``."""
+    return pathlib.Path(checkpoint) / f"stage_{j:02d}"
+
+
+def clear_stage_dirs(checkpoint):
+    """Remove the per-stage L-BFGS-B checkpoints of an earlier run (a fresh run starts)."""
+    root = pathlib.Path(checkpoint)
+    if root.is_dir():
+        for d in root.glob("stage_*"):
+            if d.name[6:].isdigit() and d.is_dir() and checkpoint_exists(d):
+                shutil.rmtree(d)
+
+
+class StagePlan:
+    r"""The stages run so far and the :math:`\beta_1` bracket around the rate."""
+
+    def __init__(self, rate, beta0, beta_factor, refine, rate_tol, phi0):
+        self.rate, self.beta_factor = rate, beta_factor
+        self.refine, self.rate_tol = refine, rate_tol
+        self.next_beta = beta0
+        self.stages, self.phis = [], []
+        self.phi0 = phi0
+        self.refinements = 0
+        self.ended = False  # the continuation has ended (rate reached and refined)
+        self.initial_solves = 0  # solves of the evaluation that chose beta1 at the start
+
+    @property
+    def band(self):
+        """The supports that end the continuation: ``[rate * (1 - rate_tol), rate]``."""
+        return self.rate * (1.0 - self.rate_tol), self.rate
+
+    @property
+    def reached(self):
+        """Whether a stage has reached the rate (support at most the rate)."""
+        return any(s.support_rate <= self.rate for s in self.stages)
+
+    def _closest_above(self, support):
+        """Index of the stage with the smallest support above ``support`` (later ones first)."""
+        above = [j for j, s in enumerate(self.stages) if s.support_rate > support]
+        if not above:
+            return None
+        return min(above, key=lambda j: (self.stages[j].support_rate, -j))
+
+    def start_phi(self):
+        """Start of the next stage: the stage closest to the rate from above (or the start)."""
+        j = self._closest_above(self.rate)
+        return self.phi0 if j is None else self.phis[j]
+
+    def final(self):
+        """Indices of the final stage and of the closest stage with a larger support (or None).
+
+        The final stage has the largest support at most the rate (the last
+        stage if none reached the rate).
+        """
+        ok = [j for j, s in enumerate(self.stages) if s.support_rate <= self.rate]
+        if ok:
+            final = max(ok, key=lambda j: (self.stages[j].support_rate, j))
+        else:
+            final = len(self.stages) - 1
+        return final, self._closest_above(self.stages[final].support_rate)
+
+    def add(self, record, phi):
+        """Book a finished stage; set the next beta1 and return whether the continuation ends."""
+        self.stages.append(record)
+        self.phis.append(np.array(phi, dtype=float))
+        low, top = self.band
+        if low <= record.support_rate <= top:
+            self.ended = True
+            return True
+        below = [s.beta1 for s in self.stages if s.support_rate <= self.rate]
+        if not below:
+            self.next_beta = record.beta1 * self.beta_factor
+            return False
+        if self.refinements >= self.refine:
+            self.ended = True
+            return True
+        # bisect beta1 between the largest beta1 above the rate and the smallest one below it
+        beta_hi = min(below)
+        beta_lo = max((s.beta1 for s in self.stages if s.support_rate > self.rate), default=0.0)
+        self.next_beta = (
+            math.sqrt(beta_lo * beta_hi) if beta_lo > 0 else beta_hi / self.beta_factor
+        )
+        self.refinements += 1
+        return False
+
+    def state(self):
+        """The plan as checkpoint data (plain numbers, dicts and arrays)."""
+        return {
+            "stages": [s.as_dict() for s in self.stages],
+            "phis": np.array(self.phis) if self.phis else np.zeros((0, self.phi0.size)),
+            "next_beta": self.next_beta,
+            "refinements": self.refinements,
+            "ended": self.ended,
+            "initial_solves": self.initial_solves,
+        }
+
+    def restore(self, extra):
+        """Restore the plan from :meth:`state` output (read from a checkpoint)."""
+        self.stages = [StageRecord(**s) for s in extra["stages"]]
+        self.phis = [np.array(p, dtype=float) for p in extra["phis"]]
+        self.next_beta = float(extra["next_beta"])
+        self.refinements = int(extra["refinements"])
+        self.ended = bool(extra["ended"])
+        self.initial_solves = int(extra["initial_solves"])
+
+
+def check_learning_options(rate, beta, beta_factor, beta2, alpha, support_threshold, rate_tol):
+    """Validate the continuation's options (errors name the argument); return them."""
+    rate = check_rate(rate)
+    if beta is not None:
+        beta = require_positive(beta, "beta")
+    beta_factor = require_positive(beta_factor, "beta_factor")
+    if not beta_factor > 1.0:
+        raise ValueError(f"`beta_factor` must be > 1, got {beta_factor}")
+    beta2 = require_nonnegative(beta2, "beta2")
+    alpha = require_positive(alpha, "alpha")
+    support_threshold = require_nonnegative(support_threshold, "support_threshold")
+    if not support_threshold < 1.0:
+        raise ValueError(f"`support_threshold` must be < 1, got {support_threshold}")
+    rate_tol = require_nonnegative(rate_tol, "rate_tol")
+    if not rate_tol < 1.0:
+        raise ValueError(f"`rate_tol` must be < 1, got {rate_tol}")
+    return rate, beta, beta_factor, beta2, alpha, support_threshold, rate_tol

@@ -1,0 +1,180 @@
+"""The MRI sampling job runs end to end on a tiny configuration, resumes, and prints its table."""
+
+import json
+
+import numpy as np
+import pytest
+
+from odl_bilevel.cli import main
+
+SIZE = 16
+RATE = 0.25
+
+TINY = f"""
+[data]
+kind = "brain_mri"
+size = {SIZE}
+n_train = 1
+n_test = 1
+sigma = 0.05
+seed = 1
+
+[sampling]
+rate = {RATE}
+alpha = 1e-2
+max_stages = 2
+max_iter = 3
+refine = 0
+alpha_max_evals = 5
+alpha_xatol = 0.3
+greedy_candidates = 2
+beta_sweep = [0.15]
+compare_regulariser = "h1"
+lower_max_iter = 300
+cg_tol = 1e-2
+"""
+
+ROW_KEYS = {
+    "method",
+    "sampling",
+    "rate",
+    "alpha",
+    "lower_solves",
+    "wall_time",
+    *(
+        f"{split}_{m}_{s}"
+        for split in ("train", "test")
+        for m in ("psnr", "ssim")
+        for s in ("mean", "std")
+    ),
+}
+
+
+def _expected_rate(sampling, rate=RATE):
+    m = SIZE if sampling == "cartesian" else SIZE * SIZE
+    return max(1, round(rate * m)) / m
+
+
+@pytest.fixture(autouse=True)
+def _agg(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("mri")
+    config = root / "tiny.toml"
+    config.write_text(TINY)
+    out = root / "run"
+    code = main(["learn", str(config), "--out", str(out), "--quiet"])
+    return code, config, out
+
+
+def test_mri_job_writes_the_table(tiny_run, capsys):
+    code, _, out = tiny_run
+    assert code == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["kind"] == "brain_mri" and result["rate"] == RATE
+    assert result["data"]["size"] == SIZE and len(result["data"]["test_slices"]) == 1
+    table = result["table"]
+    names = [row["name"] for row in table]
+    assert names == [
+        "learned_free",
+        "learned_cartesian",
+        "data_adapted_free",
+        "data_adapted_cartesian",
+        "variable_density_free",
+        "variable_density_cartesian",
+        "uniform_random_free",
+        "uniform_random_cartesian",
+        "greedy_cartesian",
+    ]
+    patterns = np.load(out / "patterns.npz")
+    for row in table:
+        assert ROW_KEYS <= set(row), row["name"]
+        assert row["rate"] == pytest.approx(_expected_rate(row["sampling"])), row["name"]
+        assert 0 < row["alpha"] and np.isfinite(row["test_psnr_mean"])
+        assert 0 < row["test_ssim_mean"] <= 1 and row["train_psnr_std"] >= 0
+        mask = patterns[row["name"]]
+        assert mask.shape == (SIZE, SIZE) and set(np.unique(mask)) <= {0.0, 1.0}
+        if row["sampling"] == "cartesian":  # one weight per line along axis 0
+            assert np.all(mask == mask[:, :1])
+    solves = {row["name"]: row["lower_solves"] for row in table}
+    assert solves["learned_free"] > 0 and solves["data_adapted_free"] > 0  # the alpha search
+    greedy = result["greedy"]
+    assert greedy["greedy"]["lower_solves"] > 0 and greedy["learned_cartesian"]["lower_solves"] > 0
+    assert greedy["solve_ratio"] == pytest.approx(
+        greedy["greedy"]["lower_solves"] / greedy["learned_cartesian"]["lower_solves"]
+    )
+    sweep = result["beta_sweep"]
+    assert [e["rate"] for e in sweep] == pytest.approx(
+        [_expected_rate("free"), _expected_rate("free", 0.15)]
+    )
+    assert all(e["beta1"] > 0 for e in sweep)
+    comparison = result["regulariser_comparison"]
+    assert comparison["regularisers"] == ["tv", "h1"]
+    assert [e["regulariser"] for e in comparison["entries"]] == ["tv", "h1"]
+    learning = result["learning"]["learned_free"]
+    assert learning["stages"] and learning["work"]["lower_solves"] > 0
+    assert set(result["figures"]) == {
+        "masks.png",
+        "reconstructions_free.png",
+        "reconstructions_cartesian.png",
+        "beta_sweep.png",
+        "regularisers.png",
+        "learning_history.png",
+    }
+    for name in result["figures"]:
+        assert (out / name).stat().st_size > 1000
+    assert (out / "config.json").exists() and (out / "checkpoint" / "steps").is_dir()
+
+
+def test_mri_job_resume_reads_finished_steps(tiny_run, capsys):
+    code, config, out = tiny_run
+    assert code == 0
+    first = json.loads((out / "result.json").read_text())
+    # as if interrupted before the end: a learning step and a baseline are not stored yet
+    steps = out / "checkpoint" / "steps"
+    for name in ("learned_cartesian", "uniform_random_free"):
+        for suffix in (".json", ".npz"):
+            (steps / (name + suffix)).unlink()
+    capsys.readouterr()
+    assert main(["learn", str(config), "--out", str(out), "--resume"]) == 0
+    captured = capsys.readouterr()
+    resumed = json.loads((out / "result.json").read_text())
+
+    def strip(rows):
+        return [{k: v for k, v in row.items() if k != "wall_time"} for row in rows]
+
+    # the learning run is returned by its own checkpoint, the baseline recomputed (seeded)
+    assert strip(resumed["table"]) == strip(first["table"])
+    assert (steps / "learned_cartesian.json").exists()
+    assert resumed["wall_time"]["total"] < first["wall_time"]["total"]
+    assert "learned free" in captured.out and "greedy" in captured.out
+    assert "wrote" in captured.out
+    assert "12/12" in captured.err  # 11 steps + the figures: the progress bar ends full
+
+
+def test_mri_job_bad_config_exit_code(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text('[data]\nkind = "brain_mri"\n[sampling]\nrate = 1.5\n')
+    assert main(["learn", str(path), "--out", str(tmp_path / "x")]) == 2
+    assert "`sampling.rate`" in capsys.readouterr().err
+
+
+def test_mri_job_without_greedy_reports_its_solve_count(tmp_path, capsys):
+    config = tmp_path / "nogreedy.toml"
+    config.write_text(
+        TINY.replace("greedy_candidates = 2", "greedy = false")
+        .replace("beta_sweep = [0.15]", "beta_sweep = []")
+        .replace('compare_regulariser = "h1"', "")
+        .replace(
+            "[sampling]", '[sampling]\nbaselines = ["data_adapted"]\ncartesian_baselines = false'
+        )
+    )
+    assert main(["learn", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    greedy = json.loads((tmp_path / "run" / "result.json").read_text())["greedy"]
+    assert greedy["greedy"] is None and greedy["solve_ratio"] is None
+    k = max(1, round(RATE * SIZE))  # lines; n_train = 1: the DC line, then m - j per step
+    assert greedy["full_greedy_lower_solves"] == 1 + sum(SIZE - j for j in range(1, k))
+    assert "not run" in capsys.readouterr().out

@@ -272,8 +272,8 @@ def learn_sampling_pattern(
 
     References
     ----------
-    F. Sherry, M. Benning, J. C. De los Reyes, M. J. Graves, G. Maierhofer,
-    G. Williams, C.-B. Schönlieb and M. J. Ehrhardt, Learning the sampling
+    F. Sherry, M. Benning, J. C. De los Reyes, M. J. Graves, G. Maierhofer, G.
+    Williams, C.-B. Schönlieb and M. J. Ehrhardt, Learning the sampling
     pattern for MRI, *IEEE Trans. Med. Imaging* 39(12):4310-4321, 2020.
 
     Examples

@@ -125,7 +125,7 @@ def learn_sampling_pattern(
     round(rate * m))`` entries (pixels, or lines for
     ``sampling="cartesian"``): the whole support of the final weights, then
     the entries with the largest weights in the closest stage with a larger
-    support. Thus the binary pattern has exactly the requested rate, and no
+    support (ties, e.g. weights on a bound, go to the lower frequencies). Thus the binary pattern has exactly the requested rate, and no
     sampled entry is dropped for having a small weight: a frequency with
     high signal-to-noise ratio, such as DC, is fully used by a small weight
     :math:`s_j` (the reconstruction depends on :math:`s_j^2/\alpha`), which
@@ -453,8 +453,12 @@ def learn_sampling_pattern(
     weights = sampling_weights(problem, phi_final)
     k = sample_count(rate, m)
     # all of the final support first (whatever the size of its weights: a high-SNR frequency such
-    # as DC needs only a small weight), then the largest weights of the denser stage, then the rest
-    chosen = top_k(k, [sigma > support_threshold, denser, sigma])
+    # as DC needs only a small weight), then the largest weights of the denser stage, then the
+    # rest; remaining ties (many weights sit exactly on a bound) go to the lower frequencies, not
+    # to the first flat indices (which would fill a block of k-space rows)
+    chosen = top_k(
+        k, [sigma > support_threshold, denser, sigma, -_frequency_radius(weights["s"].shape)]
+    )
     binary = sampling_weights(problem, np.concatenate([chosen, phi_final[m:]]))["pattern"]
     binary = (binary > 0.5).astype(float)
     alpha_learn = float(weights["alpha"])
@@ -516,3 +520,9 @@ def learn_sampling_pattern(
         binary_objective=math.nan if alpha_result is None else alpha_result.objective,
         alpha_search=alpha_result,
     )
+
+
+def _frequency_radius(shape):
+    """Distance of each (unshifted, ``fftfreq``-ordered) frequency to DC, flattened."""
+    grids = np.meshgrid(*(np.fft.fftfreq(n) for n in shape), indexing="ij")
+    return np.sqrt(sum(g * g for g in grids)).ravel()

@@ -458,3 +458,20 @@ def test_learned_free_pattern_beats_the_baselines_on_held_out_slices():
     # measured: 34.8, 34.4 and 33.4 dB
     assert scores["learned"] > scores["variable_density"] + 0.2
     assert scores["learned"] > scores["data_adapted"] + 1.0
+
+
+def test_binary_ties_go_to_low_frequencies_not_to_the_first_rows():
+    # the rule of learn_sampling_pattern's binary pattern when the denser stage's weights all sit
+    # on the upper bound and the final ones on the lower bound: lowest |k| first
+    from odl_bilevel.problems._sampling_common import top_k
+    from odl_bilevel.problems._sampling_learning import _frequency_radius
+
+    shape, k = (16, 16), 21
+    m = shape[0] * shape[1]
+    chosen = top_k(k, [np.zeros(m), np.ones(m), np.zeros(m), -_frequency_radius(shape)])
+    chosen = chosen.reshape(shape)
+    assert chosen.sum() == k and chosen[0, 0] == 1.0
+    fy, fx = np.meshgrid(np.fft.fftfreq(16), np.fft.fftfreq(16), indexing="ij")
+    radius = np.hypot(fy, fx)
+    assert radius[chosen == 1].max() <= radius[chosen == 0].min() + 1e-12
+    assert chosen[:, 8].sum() == 0  # no full rows: the highest frequencies stay unsampled

@@ -125,7 +125,8 @@ def learn_sampling_pattern(
     round(rate * m))`` entries (pixels, or lines for
     ``sampling="cartesian"``): the whole support of the final weights, then
     the entries with the largest weights in the closest stage with a larger
-    support (ties, e.g. weights on a bound, go to the lower frequencies). Thus the binary pattern has exactly the requested rate, and no
+    support (ties, e.g. weights on a bound, go to the lower frequencies).
+    Thus the binary pattern has exactly the requested rate, and no
     sampled entry is dropped for having a small weight: a frequency with
     high signal-to-noise ratio, such as DC, is fully used by a small weight
     :math:`s_j` (the reconstruction depends on :math:`s_j^2/\alpha`), which

@@ -22,9 +22,9 @@ from ..datasets import (
     natural_images,
     piecewise_constant_signals,
 )
-from ..metrics import psnr, ssim
 from ..problems import denoising_phi, denoising_problem, denoising_weights, reconstruct
 from ..upper import dfo, lbfgsb
+from ._scores import image_scores
 
 __all__ = ["build_data", "job_steps", "run_job"]
 
@@ -66,21 +66,6 @@ def build_data(cfg):
     clean, noisy = denoising_pairs(clean, data["sigma"], rng=rng)
     n = data["n_train"]
     return clean[:n], noisy[:n], clean[n:], noisy[n:]
-
-
-def _metrics(recons, clean):
-    if not clean:
-        return {}
-    p = [psnr(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
-    s = [ssim(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
-    return {
-        "psnr_mean": float(np.mean(p)),
-        "psnr_std": float(np.std(p)),
-        "ssim_mean": float(np.mean(s)),
-        "ssim_std": float(np.std(s)),
-        "psnr": [float(v) for v in p],
-        "ssim": [float(v) for v in s],
-    }
 
 
 def _record_dict(rec):
@@ -253,14 +238,14 @@ def run_job(cfg, out_dir, *, resume=False, progress=None):
         "history": [_record_dict(r) for r in result.history],
         "metrics": {
             "train": {
-                "learned": _metrics(rec_tr, clean_tr),
-                "initial": _metrics(init_tr, clean_tr),
-                "noisy": _metrics(noisy_tr, clean_tr),
+                "learned": image_scores(rec_tr, clean_tr),
+                "initial": image_scores(init_tr, clean_tr),
+                "noisy": image_scores(noisy_tr, clean_tr),
             },
             "test": {
-                "learned": _metrics(rec_te, clean_te),
-                "initial": _metrics(init_te, clean_te),
-                "noisy": _metrics(noisy_te, clean_te),
+                "learned": image_scores(rec_te, clean_te),
+                "initial": image_scores(init_te, clean_te),
+                "noisy": image_scores(noisy_te, clean_te),
             },
         },
         "wall_time": {"learning": learn_time, "total": time.perf_counter() - t0},

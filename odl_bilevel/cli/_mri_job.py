@@ -50,7 +50,6 @@ import time
 import numpy as np
 
 from ..datasets import brain_train_test
-from ..metrics import psnr, ssim
 from ..problems import (
     data_adapted_pattern,
     greedy_cartesian_pattern,
@@ -63,6 +62,7 @@ from ..problems import (
     variable_density_pattern,
 )
 from ._mri_report import build_mri_summary, shown_slice, write_mri_figures
+from ._scores import image_scores
 
 __all__ = ["build_mri_data", "mri_job_steps", "run_mri_job"]
 
@@ -370,19 +370,6 @@ def _run_greedy(settings, data, executor, progress):
 # ------------------------------------------------------------------------------------------
 
 
-def _metrics(recons, clean):
-    p = [psnr(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
-    s = [ssim(r, c, data_range=1.0) for r, c in zip(recons, clean, strict=True)]
-    return {
-        "psnr_mean": float(np.mean(p)),
-        "psnr_std": float(np.std(p)),
-        "ssim_mean": float(np.mean(s)),
-        "ssim_std": float(np.std(s)),
-        "psnr": [float(v) for v in p],
-        "ssim": [float(v) for v in s],
-    }
-
-
 def _evaluate(record, arrays, regulariser, sampling, data, executor):
     """Add train/test metrics (and the drawn test reconstruction) to a step's record."""
     train, test, k_train, k_test = data
@@ -401,8 +388,8 @@ def _evaluate(record, arrays, regulariser, sampling, data, executor):
     rec_test = reconstruct_sampled(k_test, pattern, **options)
     record["rate"] = float(pattern_rate(pattern))
     record["regulariser"] = regulariser
-    record["train"] = _metrics(rec_train, train)
-    record["test"] = _metrics(rec_test, test)
+    record["train"] = image_scores(rec_train, train)
+    record["test"] = image_scores(rec_test, test)
     arrays["recon_test"] = np.asarray(rec_test[shown_slice(test)], dtype=float)
 
 

@@ -12,13 +12,21 @@ import numpy as np
 
 from ..datasets import brain_split_indices
 
-__all__ = ["build_mri_summary", "format_mri_summary", "shown_slice", "write_mri_figures"]
+__all__ = [
+    "FULL_REFERENCE",
+    "build_mri_summary",
+    "format_mri_summary",
+    "shown_slice",
+    "write_mri_figures",
+]
 
 _BASELINE_LABELS = {
     "data_adapted": "data-adapted",
     "variable_density": "variable density",
     "uniform_random": "uniform random",
 }
+#: step name of the fully sampled reference row (``sampling.full_reference``)
+FULL_REFERENCE = "fully_sampled"
 _METRIC_KEYS = ("psnr_mean", "psnr_std", "ssim_mean", "ssim_std")
 
 
@@ -32,6 +40,8 @@ def _label(name):
         return f"learned {name.split('_', 1)[1]}"
     if name == "greedy_cartesian":
         return "greedy cartesian"
+    if name == FULL_REFERENCE:
+        return "fully sampled (reference)"
     if name.startswith("sweep_"):
         return f"learned free, rate {float(name[6:]):.0%}"
     if name.startswith("regulariser_"):
@@ -43,7 +53,7 @@ def _label(name):
 
 
 def _row(name, record):
-    pattern = name.rpartition("_")[2]
+    pattern = "full" if name == FULL_REFERENCE else name.rpartition("_")[2]
     row = {
         "name": name,
         "method": _label(name),
@@ -238,7 +248,8 @@ def write_mri_figures(out, plan, records, arrays, test):
         fig.savefig(out / filename, dpi=100)
         paths.append(filename)
 
-    save(plot_patterns({_label(n): arrays[n]["binary"] for n in table}, ncols=4), "masks.png")
+    masks = {_label(n): arrays[n]["binary"] for n in table if n != FULL_REFERENCE}
+    save(plot_patterns(masks, ncols=4), "masks.png")
     for pattern in ("free", "cartesian"):
         names = [n for n in table if n.endswith("_" + pattern)]
         if names:

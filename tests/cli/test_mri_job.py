@@ -51,6 +51,8 @@ ROW_KEYS = {
 
 
 def _expected_rate(sampling, rate=RATE):
+    if sampling == "full":
+        return 1.0
     m = SIZE if sampling == "cartesian" else SIZE * SIZE
     return max(1, round(rate * m)) / m
 
@@ -87,6 +89,7 @@ def test_mri_job_writes_the_table(tiny_run, capsys):
         "variable_density_cartesian",
         "uniform_random_free",
         "uniform_random_cartesian",
+        "fully_sampled",
         "greedy_cartesian",
     ]
     patterns = np.load(out / "patterns.npz")
@@ -99,6 +102,9 @@ def test_mri_job_writes_the_table(tiny_run, capsys):
         assert mask.shape == (SIZE, SIZE) and set(np.unique(mask)) <= {0.0, 1.0}
         if row["sampling"] == "cartesian":  # one weight per line along axis 0
             assert np.all(mask == mask[:, :1])
+    reference = table[names.index("fully_sampled")]
+    assert reference["method"] == "fully sampled (reference)" and reference["sampling"] == "full"
+    assert np.all(patterns["fully_sampled"] == 1.0)
     solves = {row["name"]: row["lower_solves"] for row in table}
     assert solves["learned_free"] > 0 and solves["data_adapted_free"] > 0  # the alpha search
     greedy = result["greedy"]
@@ -152,7 +158,7 @@ def test_mri_job_resume_reads_finished_steps(tiny_run, capsys):
     assert resumed["wall_time"]["total"] < first["wall_time"]["total"]
     assert "learned free" in captured.out and "greedy" in captured.out
     assert "wrote" in captured.out
-    assert "12/12" in captured.err  # 11 steps + the figures: the progress bar ends full
+    assert "13/13" in captured.err  # 12 steps + the figures: the progress bar ends full
 
 
 def test_mri_job_bad_config_exit_code(tmp_path, capsys):

@@ -184,6 +184,15 @@ def learn_sampling_pattern(
     4 slices gave the lowest training error but lost 1.1 dB on held-out
     slices against variable density, while 12 slices beat it by 0.5 dB and
     data-adapted by 0.8 dB; use about ten or more slices from 128² on.
+    Part of the training gain is fitted noise: on the training slices with a
+    fresh noise draw the learned pattern lost 1.5-1.8 dB of its training
+    PSNR, while data-adapted and variable density lost nothing (128², 12
+    slices); two noise draws per slice while learning gained only 0.07 dB on
+    held-out slices. How much any pattern can gain is set by the noise: the
+    fully sampled reconstruction bounds it in practice. On 128² slices at
+    30 % (test PSNR, full / data-adapted / variable density / learned):
+    noise 0.03 gave 39.23 / 36.29 / 36.28 / 36.89 dB, noise 0.01 gave
+    46.39 / 38.05 / 41.56 / 42.70 dB.
 
     Parameters
     ----------

@@ -22,6 +22,7 @@ operator norm :math:`\|J_T(\varphi)\|`: an error :math:`\delta` in
 :math:`\nabla_\varphi U`.
 """
 
+import contextlib
 import numbers
 
 import numpy as np
@@ -74,9 +75,16 @@ def _check_bounds(bounds, size):
     if len(pairs) != size:
         raise ValueError(f"`bounds` must have {size} (lo, hi) pairs, got {len(pairs)}")
     out = []
+    checked = {}  # pairs seen before (one weight per pixel repeats one pair 1e5-1e6 times)
     for k, pair in enumerate(pairs):
         if len(pair) != 2:
             raise ValueError(f"`bounds[{k}]` must be a (lo, hi) pair, got {pair!r}")
+        key = (type(pair[0]), pair[0], type(pair[1]), pair[1])
+        try:
+            out.append(checked[key])
+            continue
+        except (KeyError, TypeError):  # new pair, or unhashable values
+            pass
         sides = []
         for side, v, bad in (("lo", pair[0], np.inf), ("hi", pair[1], -np.inf)):
             if v is None:
@@ -92,6 +100,8 @@ def _check_bounds(bounds, size):
         if lo is not None and hi is not None and not lo < hi:
             raise ValueError(f"`bounds[{k}]` must have lo < hi, got ({lo}, {hi})")
         out.append((lo, hi))
+        with contextlib.suppress(TypeError):
+            checked[key] = (lo, hi)
     return tuple(out)
 
 

@@ -140,3 +140,14 @@ def test_wrong_output_sizes_are_caught():
         T.vjp([0.0], np.ones(3))
     with pytest.raises(ValueError, match="`g_theta`"):
         T.vjp([0.0], np.ones(2))
+
+
+def test_repeated_bounds_are_checked_once_but_every_pair_is_checked():
+    # one pair per pixel: validated once, reused (fast), yet a bad pair after good ones raises
+    m = 1000
+    T = ParameterMap.identity(tuple(f"s{k}" for k in range(m)), bounds=[(0, 1)] * m)
+    assert T.bounds == ((0.0, 1.0),) * m
+    for bad, index in [((True, 1), 1), ((0, np.nan), 2), ((1, 1), 1)]:
+        pairs = [(0, 1)] * index + [bad] + [(0, 1)]
+        with pytest.raises(ValueError, match=rf"`bounds\[{index}\]`"):
+            ParameterMap.identity(tuple(f"s{k}" for k in range(len(pairs))), bounds=pairs)

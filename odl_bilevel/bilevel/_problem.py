@@ -441,10 +441,14 @@ class BilevelProblem(ProblemViews):
             If ``phi`` has the wrong size or holds NaN/Inf (naming ``phi``), or
             ``tol``/``max_iter`` are invalid (naming them).
         """
-        _, theta = self._theta(phi)
+        return self._solve_at(phi, tol, max_iter, warm_start)[2]
+
+    def _solve_at(self, phi, tol, max_iter, warm_start):
+        """``(phi, theta, solves)``: the arguments checked, the lower levels solved at ``phi``."""
+        phi, theta = self._theta(phi)
         tol = self._tol(tol, self._lower_tol, "tol")
         max_iter = self._max_iter(max_iter, self._lower_max_iter, "max_iter")
-        return self._solve(theta, tol, max_iter, bool(warm_start))
+        return phi, theta, self._solve(theta, tol, max_iter, bool(warm_start))
 
     def objective(self, phi, *, tol=None, max_iter=None, warm_start=True):
         r"""Evaluate :math:`U(\varphi)` with a certified error bound.
@@ -459,10 +463,7 @@ class BilevelProblem(ProblemViews):
             :meth:`UpperLoss.error_bound`).
         """
         start = time.perf_counter()
-        phi, theta = self._theta(phi)
-        tol = self._tol(tol, self._lower_tol, "tol")
-        max_iter = self._max_iter(max_iter, self._lower_max_iter, "max_iter")
-        solves = self._solve(theta, tol, max_iter, bool(warm_start))
+        phi, theta, solves = self._solve_at(phi, tol, max_iter, warm_start)
         return self._objective_from(phi, theta, solves, start)
 
     def value_and_gradient(

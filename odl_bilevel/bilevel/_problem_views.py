@@ -4,7 +4,7 @@ The mixin :class:`ProblemViews` gives the problem its least-squares residual for
 (:meth:`~ProblemViews.residuals`, read by the derivative-free engine) and the
 solution of other data at learned parameters (:meth:`~ProblemViews.reconstruct`,
 e.g. a test set). Both only use the problem's private solve helpers
-(``_theta``, ``_tol``, ``_max_iter``, ``_solve``, ``_map_tasks``,
+(``_theta``, ``_tol``, ``_max_iter``, ``_solve_at``, ``_map_tasks``,
 ``_lower_result``, ``_penalty_value``), defined in
 :mod:`odl_bilevel.bilevel._problem`.
 """
@@ -64,10 +64,7 @@ class ProblemViews:
                 f"`loss` ({type(self._loss).__name__}) has no least-squares residual form; "
                 "use SquaredError or NonsmoothLoss"
             )
-        phi, theta = self._theta(phi)
-        tol = self._tol(tol, self._lower_tol, "tol")
-        max_iter = self._max_iter(max_iter, self._lower_max_iter, "max_iter")
-        solves = self._solve(theta, tol, max_iter, bool(warm_start))
+        phi, theta, solves = self._solve_at(phi, tol, max_iter, warm_start)
         n = self.n_samples
         scale = 1.0 / math.sqrt(n)
         r = np.concatenate(

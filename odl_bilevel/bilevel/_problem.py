@@ -405,14 +405,21 @@ class BilevelProblem(ProblemViews):
             losses=tuple(losses),
             penalty=penalty,
             error_bound=float(sum(bounds) / n),
-            solves=solves,
-            phi=readonly(phi),
-            theta=readonly(theta),
-            status=solves.status,
-            message=solves.message,
-            work=WorkLedger() + solves.work,
-            wall_time=time.perf_counter() - start,
+            **self._solve_fields(phi, theta, solves, start),
         )
+
+    @staticmethod
+    def _solve_fields(phi, theta, solves, start):
+        """The fields every evaluation result shares: the solves, the point, status, work, time."""
+        return {
+            "solves": solves,
+            "phi": readonly(phi),
+            "theta": readonly(theta),
+            "status": solves.status,
+            "message": solves.message,
+            "work": WorkLedger() + solves.work,
+            "wall_time": time.perf_counter() - start,
+        }
 
     # -- evaluations ---------------------------------------------------------------------
     def solve(self, phi, *, tol=None, max_iter=None, warm_start=True):

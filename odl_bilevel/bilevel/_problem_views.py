@@ -5,7 +5,7 @@ The mixin :class:`ProblemViews` gives the problem its least-squares residual for
 solution of other data at learned parameters (:meth:`~ProblemViews.reconstruct`,
 e.g. a test set). Both only use the problem's private solve helpers
 (``_theta``, ``_tol``, ``_max_iter``, ``_solve_at``, ``_map_tasks``,
-``_lower_result``, ``_penalty_value``), defined in
+``_lower_result``, ``_penalty_value``, ``_solve_fields``), defined in
 :mod:`odl_bilevel.bilevel._problem`.
 """
 
@@ -15,7 +15,6 @@ import time
 import numpy as np
 
 from .._numeric import real_dot
-from ..solvers import WorkLedger
 from ._checks import check_energies
 from ._results import ResidualsResult, readonly
 from ._tasks import solve_task
@@ -89,13 +88,7 @@ class ProblemViews:
             value=real_dot(r, r) + float(penalty),
             errors=errors,
             error_bound=float(bound),
-            solves=solves,
-            phi=readonly(phi),
-            theta=readonly(theta),
-            status=solves.status,
-            message=solves.message,
-            work=WorkLedger() + solves.work,
-            wall_time=time.perf_counter() - start,
+            **self._solve_fields(phi, theta, solves, start),
         )
 
     def reconstruct(self, phi, data_energies, *, tol=None, max_iter=None, full_result=False):

@@ -50,15 +50,18 @@ Commands: the default (noise 0.01); ``--sigma 0.03 --alpha 1e-2``; ``--sigma 0.0
 """
 
 import argparse
+import concurrent.futures
+import contextlib
 import json
 import pathlib
 import sys
 import tempfile
 import tomllib
 
+from odl_bilevel.cli import build_mri_data, load_config, score_baseline
 from odl_bilevel.cli import main as cli_main
 
-__all__ = ["PAPER", "TARGETS", "main", "margins", "to_toml"]
+__all__ = ["PAPER", "TARGETS", "main", "margins", "redraw", "to_toml"]
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "examples" / "configs" / "mri_256.toml"
@@ -126,6 +129,52 @@ def margins(result):
     return out
 
 
+#: the baselines that are random draws of a density
+_RANDOM = ("variable_density", "uniform_random")
+
+
+def redraw(config_path, result, draws):
+    """Score ``draws - 1`` more draws of the random free baselines that have a target.
+
+    A variable-density pattern is one random draw of its density; its test
+    PSNR varies from draw to draw (at 256^2, noise 0.003, 25 %: 48.0-48.8 dB
+    over four seeds), so a margin over one draw can be luck. The job's own
+    draw (seed ``sampling.seed``) is draw 0; draws 1, 2, ... use the next
+    seeds, each with its own alpha search, as in the job. Returns, per
+    baseline, the seeds, the test PSNR of every draw, their mean and the
+    margin of the learned free pattern over that mean.
+    """
+    cfg = load_config(config_path)
+    rows = {row["name"]: row for row in result["table"]}
+    learned = rows.get("learned_free")
+    out = {}
+    names = [n for n in TARGETS if n in rows and n.startswith(_RANDOM)]
+    if draws < 2 or learned is None or not names:
+        return out
+    data = build_mri_data(cfg)
+    seed0 = cfg["sampling"]["seed"]
+    workers = cfg["sampling"]["workers"]
+    pool = concurrent.futures.ProcessPoolExecutor(workers) if workers > 1 else None
+    with pool or contextlib.nullcontext() as executor:
+        for name in names:
+            scores = [rows[name]["test_psnr_mean"]]
+            for seed in range(seed0 + 1, seed0 + draws):
+                record = score_baseline(
+                    cfg, name.removesuffix("_free"), seed=seed, data=data, executor=executor
+                )
+                scores.append(record["test"]["psnr_mean"])
+            mean = sum(scores) / len(scores)
+            out[name] = {
+                "seeds": list(range(seed0, seed0 + draws)),
+                "test_psnr": scores,
+                "mean": mean,
+                "margin": learned["test_psnr_mean"] - mean,
+                "required": TARGETS[name],
+                "met": learned["test_psnr_mean"] - mean >= TARGETS[name],
+            }
+    return out
+
+
 def _format(result, found):
     data = result["data"]
     lines = [
@@ -150,6 +199,13 @@ def _format(result, found):
             verdict += " (beyond full sampling)"
         lines.append(
             f"{t['baseline']:<30}{t['margin']:>+9.2f}{t['required']:>9.2f}{ceiling:>9}  {verdict}"
+        )
+    for name, d in found.get("draws", {}).items():
+        scores = ", ".join(f"{v:.2f}" for v in d["test_psnr"])
+        lines.append(
+            f"{name} over {len(d['test_psnr'])} random draws (seeds {d['seeds'][0]}-"
+            f"{d['seeds'][-1]}): test PSNR {scores}; mean {d['mean']:.2f}, margin of learned "
+            f"free {d['margin']:+.2f} -> {'met' if d['met'] else 'not met'}"
         )
     solves = found.get("cartesian_solves")
     if solves:
@@ -179,6 +235,9 @@ def main(argv=None):
     parser.add_argument("--resume", action="store_true", help="continue the run in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--json", type=pathlib.Path, help="write the margins to this JSON file")
+    parser.add_argument("--draws", type=int, default=4,
+                        help="random draws of the variable-density baseline to average the "
+                        "margin over (1: only the job's draw; default 4)")
     args = parser.parse_args(argv)
 
     config = tomllib.loads(args.config.read_text())
@@ -210,7 +269,8 @@ def main(argv=None):
         if code != 0:
             return code
         result = json.loads((out / "result.json").read_text())
-    found = margins(result)
+        found = margins(result)
+        found["draws"] = redraw(config_path, result, args.draws)
     print(_format(result, found))
     if args.json:
         args.json.write_text(json.dumps({"data": result["data"], **found}, indent=2))

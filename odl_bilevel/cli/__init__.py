@@ -6,5 +6,14 @@ results; nothing in the library imports it.
 
 from ._config import ConfigError, load_config, validate_config
 from ._main import DEMO_CONFIG, main
+from ._mri_job import build_mri_data, score_baseline
 
-__all__ = ["DEMO_CONFIG", "ConfigError", "load_config", "main", "validate_config"]
+__all__ = [
+    "DEMO_CONFIG",
+    "ConfigError",
+    "build_mri_data",
+    "load_config",
+    "main",
+    "score_baseline",
+    "validate_config",
+]

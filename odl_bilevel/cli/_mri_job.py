@@ -69,7 +69,7 @@ from ..problems import (
 from ._mri_report import FULL_REFERENCE, build_mri_summary, shown_slice, write_mri_figures
 from ._scores import image_scores
 
-__all__ = ["build_mri_data", "mri_job_steps", "run_mri_job"]
+__all__ = ["build_mri_data", "mri_job_steps", "run_mri_job", "score_baseline"]
 
 _logger = logging.getLogger(__name__)
 
@@ -157,6 +157,18 @@ def _alpha_kwargs(sampling, regulariser):
     }
 
 
+def _baseline_settings(sampling, baseline, *, cartesian=False, seed=None):
+    """Settings of a baseline step (``baseline="full"``: the fully sampled reference)."""
+    return {
+        "baseline": baseline,
+        "cartesian": bool(cartesian),
+        "rate": 1.0 if baseline == "full" else float(sampling["rate"]),
+        "seed": sampling["seed"] if seed is None else seed,
+        "power": float(sampling["variable_density_power"]),
+        "alpha_search": _alpha_kwargs(sampling, sampling["regulariser"]),
+    }
+
+
 def _plan(cfg):
     """Return the job's steps as ``(name, kind, settings)`` in the order they run."""
     s = cfg["sampling"]
@@ -170,25 +182,10 @@ def _plan(cfg):
         variants = [p for p in variants if p == "free"] or ["free"]
     for baseline in s["baselines"]:
         for pattern in variants:
-            settings = {
-                "baseline": baseline,
-                "cartesian": pattern == "cartesian",
-                "rate": rate,
-                "seed": s["seed"],
-                "power": float(s["variable_density_power"]),
-                "alpha_search": _alpha_kwargs(s, reg),
-            }
+            settings = _baseline_settings(s, baseline, cartesian=pattern == "cartesian")
             steps.append((f"{baseline}_{pattern}", "baseline", settings))
     if s["full_reference"]:
-        settings = {
-            "baseline": "full",
-            "cartesian": False,
-            "rate": 1.0,
-            "seed": s["seed"],
-            "power": float(s["variable_density_power"]),
-            "alpha_search": _alpha_kwargs(s, reg),
-        }
-        steps.append((FULL_REFERENCE, "baseline", settings))
+        steps.append((FULL_REFERENCE, "baseline", _baseline_settings(s, "full")))
     if s["greedy"] and "cartesian" in s["patterns"]:
         settings = {
             "rate": rate,
@@ -421,6 +418,58 @@ def _evaluate(record, arrays, regulariser, sampling, data, executor):
     record["train"] = image_scores(rec_train, train)
     record["test"] = image_scores(rec_test, test)
     arrays["recon_test"] = np.asarray(rec_test[shown_slice(test)], dtype=float)
+
+
+_BASELINES = ("data_adapted", "variable_density", "uniform_random", "full")
+
+
+def score_baseline(cfg, baseline, *, cartesian=False, seed=None, data=None, executor=None):
+    """Score one baseline pattern as the MRI job does, outside the job (e.g. more random draws).
+
+    The pattern of ``baseline`` at the configuration's rate (``"full"``: every
+    sample), :math:`\alpha` re-optimised on the training slices, then PSNR and
+    SSIM of the reconstructions of the training and test slices, with the
+    job's settings (``sampling.*``). A random baseline (variable density,
+    uniform random) is drawn with ``seed`` (default ``sampling.seed``, the
+    job's own draw), so other seeds give other draws of the same density.
+
+    Parameters
+    ----------
+    cfg : dict
+        A validated ``brain_mri`` configuration (:func:`~odl_bilevel.cli.load_config`).
+    baseline : {"data_adapted", "variable_density", "uniform_random", "full"}
+        The pattern.
+    cartesian : bool, optional
+        Cartesian (whole lines) instead of free.
+    seed : int, optional
+        Seed of the draw of a random pattern.
+    data : tuple, optional
+        :func:`build_mri_data` of ``cfg`` (built when None).
+    executor : concurrent.futures.Executor, optional
+        Runs the per-slice solves.
+
+    Returns
+    -------
+    dict
+        The step's record, as in the job's ``result.json`` steps: ``alpha``,
+        ``rate``, ``lower_solves``, ``wall_time`` and ``train`` / ``test``
+        scores (``psnr_mean``, ``psnr_std``, ``ssim_mean``, per slice).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``baseline`` or a configuration that is not ``brain_mri``.
+    """
+    if baseline not in _BASELINES:
+        raise ValueError(f"`baseline` must be one of {_BASELINES}, got {baseline!r}")
+    if cfg.get("data", {}).get("kind") != "brain_mri":
+        raise ValueError("`cfg` must be a validated brain_mri configuration")
+    sampling = cfg["sampling"]
+    data = build_mri_data(cfg) if data is None else data
+    settings = _baseline_settings(sampling, baseline, cartesian=cartesian, seed=seed)
+    record, arrays = _run_baseline(settings, data, executor)
+    _evaluate(record, arrays, sampling["regulariser"], sampling, data, executor)
+    return record
 
 
 # ------------------------------------------------------------------------------------------

@@ -92,15 +92,29 @@ def clear_stage_dirs(checkpoint):
                 shutil.rmtree(d)
 
 
-class StagePlan:
-    r"""The stages run so far and the :math:`\beta_1` bracket around the rate."""
+#: a growth stage that closes less than this fraction of the gap between the
+#: previous support and the rate makes the next beta1 grow by beta_factor**2
+SLOW_PROGRESS = 0.1
 
-    def __init__(self, rate, beta0, beta_factor, refine, rate_tol, phi0):
+
+class StagePlan:
+    r"""The stages run so far and the :math:`\beta_1` bracket around the rate.
+
+    While no stage has reached the rate, :math:`\beta_1` grows by
+    ``beta_factor`` per stage, or by its square after a stage that closed
+    less than ``SLOW_PROGRESS`` of the gap between the previous support
+    (``start_support`` before the first stage) and the rate: such a stage
+    shows that :math:`\beta_1` is still far below the value that reaches
+    the rate, and each stage costs about the same number of solves.
+    """
+
+    def __init__(self, rate, beta0, beta_factor, refine, rate_tol, phi0, start_support=1.0):
         self.rate, self.beta_factor = rate, beta_factor
         self.refine, self.rate_tol = refine, rate_tol
         self.next_beta = beta0
         self.stages, self.phis = [], []
         self.phi0 = phi0
+        self.start_support = float(start_support)
         self.refinements = 0
         self.ended = False  # the continuation has ended (rate reached and refined)
         self.initial_solves = 0  # solves of the evaluation that chose beta1 at the start
@@ -150,7 +164,12 @@ class StagePlan:
             return True
         below = [s.beta1 for s in self.stages if s.support_rate <= self.rate]
         if not below:
-            self.next_beta = record.beta1 * self.beta_factor
+            previous = (
+                self.stages[-2].support_rate if len(self.stages) > 1 else self.start_support
+            )
+            gap = previous - self.rate
+            slow = gap > 0 and (previous - record.support_rate) < SLOW_PROGRESS * gap
+            self.next_beta = record.beta1 * self.beta_factor ** (2 if slow else 1)
             return False
         if self.refinements >= self.refine:
             self.ended = True

@@ -184,3 +184,37 @@ def test_mri_job_without_greedy_reports_its_solve_count(tmp_path, capsys):
     k = max(1, round(RATE * SIZE))  # lines; n_train = 1: the DC line, then m - j per step
     assert greedy["full_greedy_lower_solves"] == 1 + sum(SIZE - j for j in range(1, k))
     assert "not run" in capsys.readouterr().out
+
+
+def test_score_baseline_reproduces_the_jobs_steps(tiny_run):
+    from odl_bilevel.cli import build_mri_data, load_config, score_baseline
+
+    code, config, out = tiny_run
+    assert code == 0
+    rows = {row["name"]: row for row in json.loads((out / "result.json").read_text())["table"]}
+    cfg = load_config(config)
+    data = build_mri_data(cfg)
+    for name, baseline, cartesian in [
+        ("variable_density_free", "variable_density", False),
+        ("data_adapted_cartesian", "data_adapted", True),
+        ("fully_sampled", "full", False),
+    ]:
+        record = score_baseline(cfg, baseline, cartesian=cartesian, data=data)
+        assert record["alpha"] == pytest.approx(rows[name]["alpha"]), name
+        assert record["rate"] == pytest.approx(rows[name]["rate"]), name
+        assert record["test"]["psnr_mean"] == pytest.approx(rows[name]["test_psnr_mean"]), name
+    # another seed is another draw of the same density: same rate, other samples
+    other = score_baseline(cfg, "variable_density", seed=cfg["sampling"]["seed"] + 1, data=data)
+    job = rows["variable_density_free"]
+    assert other["rate"] == pytest.approx(job["rate"])
+    assert other["test"]["psnr_mean"] != pytest.approx(job["test_psnr_mean"])
+
+
+def test_score_baseline_rejects_bad_arguments(tiny_run):
+    from odl_bilevel.cli import load_config, score_baseline
+
+    cfg = load_config(tiny_run[1])
+    with pytest.raises(ValueError, match="`baseline`"):
+        score_baseline(cfg, "learned")
+    with pytest.raises(ValueError, match="`cfg`"):
+        score_baseline({"data": {"kind": "denoising"}}, "full")

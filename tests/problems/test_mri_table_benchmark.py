@@ -50,7 +50,7 @@ def test_tiny_table_prints_margins_and_ceiling(tmp_path, capsys):
     out = tmp_path / "margins.json"
     code = _load().main(
         ["--config", str(config), "--sigma", "0.02", "--set", "sampling.alpha=0.02",
-         "--quiet", "--json", str(out)]
+         "--quiet", "--json", str(out), "--draws", "3"]
     )
     assert code == 0
     printed = capsys.readouterr().out
@@ -64,6 +64,13 @@ def test_tiny_table_prints_margins_and_ceiling(tmp_path, capsys):
         assert t["margin"] == pytest.approx(psnr["learned_free"] - psnr[name])
         assert t["largest_possible"] == pytest.approx(psnr["fully_sampled"] - psnr[name])
         assert t["met"] == (t["margin"] >= t["required"])
+    draws = found["draws"]["variable_density_free"]  # the job's draw and two more
+    assert draws["seeds"] == [0, 1, 2] and len(draws["test_psnr"]) == 3
+    assert draws["test_psnr"][0] == pytest.approx(psnr["variable_density_free"])
+    assert len(set(draws["test_psnr"])) == 3
+    assert draws["mean"] == pytest.approx(sum(draws["test_psnr"]) / 3)
+    assert draws["margin"] == pytest.approx(psnr["learned_free"] - draws["mean"])
+    assert "over 3 random draws" in printed
     solves = found["cartesian_solves"]
     assert solves["learned"] > 0 and solves["greedy_all_candidates"] == 1 + 15 + 14 + 13
 

@@ -208,11 +208,37 @@ def test_continuation_raises_beta_and_thins_the_support(free_run):
     stages = free_run.stages
     assert all(isinstance(s, StageRecord) for s in stages) and len(stages) >= 2
     betas = [s.beta1 for s in stages]
-    np.testing.assert_allclose(np.diff(np.log(betas)), np.log(2.0), rtol=1e-12)
     supports = [s.support_rate for s in stages]
+    # beta1 grows by beta_factor = 2, or by 4 after a stage that closed < 10 % of the gap
+    previous = [1.0, *supports[:-2]]
+    for j, (prev, now) in enumerate(zip(previous, supports[:-1], strict=True)):
+        slow = prev - now < 0.1 * (prev - 0.25)
+        assert betas[j + 1] / betas[j] == pytest.approx(4.0 if slow else 2.0, rel=1e-12), j
     assert all(b <= a for a, b in zip(supports, supports[1:], strict=False))
     assert all(s.support_rate > 0.25 for s in stages[:-1])
     assert all(0 < s.iterations <= 6 and s.status in ("MAX_ITER", "CONVERGED") for s in stages)
+
+
+def test_stage_plan_grows_beta_faster_after_a_stage_without_progress():
+    from odl_bilevel.problems._sampling_continuation import StagePlan
+
+    def stage(beta1, support):
+        return StageRecord(beta1, support, 1.0, 3, 6, "MAX_ITER", 0.1)
+
+    phi0 = np.ones(10)
+    plan = StagePlan(0.3, 1.0, 4.0, 2, 0.1, phi0, start_support=1.0)
+    assert not plan.add(stage(1.0, 0.98), phi0)  # closed 0.02 of a gap of 0.7: slow
+    assert plan.next_beta == 16.0
+    assert not plan.add(stage(16.0, 0.6), phi0)  # closed 0.38 of 0.68
+    assert plan.next_beta == 64.0
+    assert not plan.add(stage(64.0, 0.58), phi0)  # closed 0.02 of 0.3: slow again
+    assert plan.next_beta == 1024.0
+    assert not plan.add(stage(1024.0, 0.1), phi0)  # overshoot: bisect as before
+    assert plan.next_beta == pytest.approx(np.sqrt(64.0 * 1024.0))
+    assert plan.add(stage(256.0, 0.29), phi0)  # in [0.27, 0.3]: done
+    # a start at the rate leaves no gap to close: the usual factor
+    plan = StagePlan(0.3, 1.0, 4.0, 2, 0.1, phi0, start_support=0.3)
+    assert not plan.add(stage(1.0, 0.5), phi0) and plan.next_beta == 4.0
 
 
 def test_work_counts_add_up(free_run):

@@ -115,7 +115,9 @@ def learn_sampling_pattern(
     :math:`c^2` after a stage that closed less than a tenth of the gap
     :math:`\rho_{j-1} - r` between the previous support and the rate, with
     :math:`\rho_{-1}` the support of the start: such a stage shows that
-    :math:`\beta_1` is still far too small)
+    :math:`\beta_1` is still far too small; measured at 256², 25 %: 2,976
+    instead of 3,348 solves for a free and 3,312 instead of 4,248 for a
+    Cartesian pattern, with the same test PSNR)
     runs while :math:`\rho_j > r` (the rate) and ends at the first stage
     with :math:`(1-\tau)r \le \rho_j \le r`, :math:`\tau` = ``rate_tol``. A
     stage that overshoots (:math:`\rho_j < (1-\tau)r`) is refined: up to

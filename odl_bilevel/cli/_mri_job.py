@@ -294,6 +294,7 @@ def _run_learn(name, key, kwargs, data, ckpt_root, resume, executor, progress):
     record = {
         "alpha": float(result.alpha_binary),
         "alpha_learning": float(result.alpha),
+        "alpha_at_bound": None if result.alpha_search is None else result.alpha_search.at_bound,
         "lower_solves": int(work.get("lower_solves", 0)),
         "wall_time": float(work.get("wall_time", wall)),
         "objective": float(result.objective),
@@ -345,6 +346,7 @@ def _run_baseline(settings, data, executor):
         "lower_solves": int(work.get("lower_solves", 0)),
         "wall_time": wall,
         "alpha_evaluations": int(found.evaluations),
+        "alpha_at_bound": found.at_bound,
         "work": work,
     }
     return record, {"binary": np.asarray(pattern, dtype=float)}
@@ -385,6 +387,7 @@ def _run_greedy(settings, data, executor, progress):
         "pattern_lower_solves": int(result.lower_solves),
         "pattern_wall_time": float(result.wall_time),
         "alpha_lower_solves": alpha_solves,
+        "alpha_at_bound": found.at_bound,
         "candidates_per_step": settings["candidates_per_step"],
         "objective_history": [float(v) for v in result.objective_history],
         "work": _work(result.work),

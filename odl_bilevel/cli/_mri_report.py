@@ -60,6 +60,7 @@ def _row(name, record):
         "sampling": pattern,
         "rate": record["rate"],
         "alpha": record["alpha"],
+        "alpha_at_bound": record.get("alpha_at_bound"),
         "regulariser": record["regulariser"],
     }
     for split in ("train", "test"):
@@ -321,6 +322,16 @@ def format_mri_summary(summary):
             f"{row['test_psnr_mean']:>9.2f}±{row['test_psnr_std']:<5.2f}"
             f"{row['test_ssim_mean']:>9.3f}±{row['test_ssim_std']:<5.3f}"
             f"{row['lower_solves']:>9d}{row['wall_time']:>8.1f}s"
+        )
+    bounded = [
+        f"{row['method']} ({row['alpha_at_bound']})"
+        for row in summary["table"]
+        if row.get("alpha_at_bound")
+    ]
+    if bounded:
+        lines.append(
+            "alpha on a bound of sampling.alpha_bounds (widen them to search further): "
+            + ", ".join(bounded)
         )
     greedy = summary.get("greedy")
     if greedy and greedy["greedy"] is None:

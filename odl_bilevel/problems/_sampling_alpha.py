@@ -266,8 +266,10 @@ def optimise_alpha(
     -------
     AlphaResult
         ``alpha``, its ``objective``, the number of ``evaluations``, the
-        ``work`` (``lower_solves`` is ``n`` times ``evaluations``) and the
-        ``history`` of :math:`(\alpha, \text{objective})`.
+        ``work`` (``lower_solves`` is ``n`` times ``evaluations``), the
+        ``history`` of :math:`(\alpha, \text{objective})`, and ``at_bound``
+        (``"lower"``/``"upper"`` if the best :math:`\alpha` lies on a bound,
+        logged as a warning: the minimiser may lie outside).
 
     Raises
     ------
@@ -341,6 +343,17 @@ def optimise_alpha(
     except _Budget:
         message = f"stopped: the budget of {max_evals} evaluations is spent"
     t_best, value = f.best()
+    at_bound = None
+    if t_best <= math.log(a_lo) + xatol:
+        at_bound = "lower"
+    elif t_best >= math.log(a_hi) - xatol:
+        at_bound = "upper"
+    if at_bound is not None:
+        message += (
+            f"; the best alpha lies at the {at_bound} bound of alpha_bounds ({a_lo:.3g}, "
+            f"{a_hi:.3g}): widen them to search further"
+        )
+        logger.warning("optimise_alpha: %s", message)
     work = WorkLedger() + problem.ledger
     work.wall_time = time.perf_counter() - start
     logger.info(
@@ -356,4 +369,5 @@ def optimise_alpha(
         work=work.as_dict(),
         history=tuple(f.history),
         message=message,
+        at_bound=at_bound,
     )

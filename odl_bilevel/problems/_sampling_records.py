@@ -51,6 +51,10 @@ class AlphaResult:
         Every :math:`(\alpha, \text{objective})` evaluated, in order.
     message : str
         How the search ended.
+    at_bound : {"lower", "upper"} or None
+        Which bound of ``alpha_bounds`` the best :math:`\alpha` lies on
+        (within the search tolerance), None if inside: then the search may
+        have stopped short of the minimiser and the bounds should be widened.
     """
 
     alpha: float
@@ -59,6 +63,7 @@ class AlphaResult:
     work: dict
     history: tuple = ()
     message: str = ""
+    at_bound: str | None = None
 
     def as_dict(self):
         """Return the fields as JSON-friendly Python objects."""

@@ -1,4 +1,4 @@
-r"""Checkpoints of upper-level runs: a JSON file for scalars and history, an NPZ file for arrays.
+r"""Checkpoints of upper-level runs: a JSON file for scalars, an NPZ file for arrays.
 
 A checkpoint is a directory holding
 
@@ -7,8 +7,9 @@ A checkpoint is a directory holding
   :class:`~odl_bilevel.upper.IterationRecord` per iteration), a fingerprint of
   the problem, engine-specific ``extra`` data, the problem's state
   (:meth:`BilevelProblem.state_dict`: warm starts and work ledger) with every
-  numpy array replaced by a reference ``{"__array__": key}``, and the name of
-  the NPZ file holding those arrays;
+  numpy array (:math:`\varphi`, the history's :math:`\varphi_k` and
+  :math:`\theta_k`, the warm starts) replaced by a reference
+  ``{"__array__": key}``, and the name of the NPZ file holding those arrays;
 - ``arrays-<token>.npz``: the arrays.
 
 Writes are atomic and crash-safe: the NPZ file gets a fresh name and is
@@ -19,6 +20,7 @@ only afterwards. A reader therefore sees either the previous or the new
 checkpoint, never a half-written one, whenever the process is killed.
 """
 
+import hashlib
 import json
 import logging
 import os
@@ -43,8 +45,12 @@ logger = logging.getLogger(__name__)
 
 #: Name written into every checkpoint, checked on loading.
 CHECKPOINT_FORMAT = "odl_bilevel.upper.checkpoint"
-#: Version of the checkpoint layout; loading another version raises ``ValueError``.
-CHECKPOINT_VERSION = 1
+#: Version of the checkpoint layout written; loading one not in ``_READABLE`` raises
+#: ``ValueError``. Version 2 keeps every vector (``phi``, the history's ``phi`` and ``theta``)
+#: in the NPZ file; version 1 had them as JSON lists, which cost seconds per checkpoint for a
+#: free 256² sampling pattern (the whole history is rewritten at every iteration).
+CHECKPOINT_VERSION = 2
+_READABLE = (1, 2)
 
 _JSON_NAME = "checkpoint.json"
 _ARRAY_KEY = "__array__"
@@ -62,17 +68,30 @@ def problem_fingerprint(problem):
     Returns
     -------
     dict
-        ``{"parameter_names": [...], "parameter_size": q, "n_samples": n,
-        "domain_shape": [...] or None}`` (JSON-friendly).
+        ``{"parameter_names": sha, "parameter_size": q, "n_samples": n,
+        "domain_shape": [...] or None}`` (JSON-friendly), with ``sha`` the
+        SHA-256 hex digest of the names joined by newlines (a free 256²
+        sampling pattern has 65,536 names, written at every checkpoint).
     """
     pmap = problem.parameter_map
     shape = getattr(getattr(problem, "domain", None), "shape", None)
     return {
-        "parameter_names": [str(n) for n in pmap.names],
+        "parameter_names": _names_digest(pmap.names),
         "parameter_size": int(pmap.size),
         "n_samples": int(problem.n_samples),
         "domain_shape": None if shape is None else [int(s) for s in shape],
     }
+
+
+def _names_digest(names):
+    return hashlib.sha256("\n".join(str(n) for n in names).encode("utf-8")).hexdigest()
+
+
+def _comparable(fingerprint):
+    """A fingerprint with its names as a digest (version-1 checkpoints stored the list)."""
+    if isinstance(fingerprint, dict) and isinstance(fingerprint.get("parameter_names"), list):
+        return {**fingerprint, "parameter_names": _names_digest(fingerprint["parameter_names"])}
+    return fingerprint
 
 
 def _encode(obj, arrays, where):
@@ -155,8 +174,8 @@ def save_checkpoint(path, *, engine, phi, history, problem_state, extra=None, fi
     engine : str
         Name of the optimiser, e.g. ``"lbfgsb"``.
     phi : array-like
-        Current learned variables :math:`\varphi` (stored exactly: JSON floats
-        round-trip).
+        Current learned variables :math:`\varphi` (stored exactly, as float64
+        in the NPZ file).
     history : sequence of IterationRecord
         The history so far.
     problem_state : dict
@@ -188,7 +207,7 @@ def save_checkpoint(path, *, engine, phi, history, problem_state, extra=None, fi
     for k, rec in enumerate(history):
         if not isinstance(rec, IterationRecord):
             raise TypeError(f"`history[{k}]` must be an IterationRecord, got {type(rec).__name__}")
-        records.append(rec.as_dict())
+        records.append(rec.as_dict(arrays=True))
     if not isinstance(problem_state, dict):
         raise TypeError(f"`problem_state` must be a dict, got {type(problem_state).__name__}")
     extra = {} if extra is None else extra
@@ -200,8 +219,8 @@ def save_checkpoint(path, *, engine, phi, history, problem_state, extra=None, fi
         "version": CHECKPOINT_VERSION,
         "engine": engine,
         "fingerprint": _encode(fingerprint, arrays, "fingerprint"),
-        "phi": [float(v) for v in phi],
-        "history": records,
+        "phi": _encode(phi, arrays, "phi"),
+        "history": _encode(records, arrays, "history"),
         "problem_state": _encode(problem_state, arrays, "problem_state"),
         "extra": _encode(extra, arrays, "extra"),
     }
@@ -260,17 +279,19 @@ def load_checkpoint(path, *, engine=None, fingerprint=None):
         raise ValueError(f"`checkpoint` at {directory} is not valid JSON: {err}") from err
     if not isinstance(document, dict) or document.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"`checkpoint` at {directory} is not an odl_bilevel checkpoint")
-    if document.get("version") != CHECKPOINT_VERSION:
+    if document.get("version") not in _READABLE:
         raise ValueError(
             f"`checkpoint` at {directory} has format version {document.get('version')!r}; "
-            f"this version of odl_bilevel reads version {CHECKPOINT_VERSION}"
+            f"this version of odl_bilevel reads versions {_READABLE}"
         )
     if engine is not None and document["engine"] != engine:
         raise ValueError(
             f"`checkpoint` at {directory} was written by engine {document['engine']!r}, "
             f"not {engine!r}"
         )
-    if fingerprint is not None and document["fingerprint"] != json.loads(json.dumps(fingerprint)):
+    if fingerprint is not None and _comparable(document["fingerprint"]) != _comparable(
+        json.loads(json.dumps(fingerprint))
+    ):
         raise ValueError(
             f"`checkpoint` at {directory} belongs to another problem: stored "
             f"{document['fingerprint']}, this problem {fingerprint}"
@@ -287,8 +308,10 @@ def load_checkpoint(path, *, engine=None, fingerprint=None):
         "engine": document["engine"],
         "version": document["version"],
         "fingerprint": document["fingerprint"],
-        "phi": np.asarray(document["phi"], dtype=float),
-        "history": tuple(IterationRecord.from_dict(r) for r in document["history"]),
+        "phi": np.asarray(_decode(document["phi"], arrays, directory), dtype=float),
+        "history": tuple(
+            IterationRecord.from_dict(r) for r in _decode(document["history"], arrays, directory)
+        ),
         "problem_state": _decode(document["problem_state"], arrays, directory),
         "extra": _decode(document["extra"], arrays, directory),
     }

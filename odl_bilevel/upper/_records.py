@@ -42,12 +42,14 @@ class UpperStatus(enum.Enum):
     FAILED = "failed"
 
 
-def _float_tuple(values):
-    arr = np.asarray(values, dtype=float).ravel()
-    return tuple(float(v) for v in arr)
+def _frozen_vector(values):
+    """A read-only float64 copy of ``values``, flattened."""
+    arr = np.array(values, dtype=np.float64).ravel()
+    arr.flags.writeable = False
+    return arr
 
 
-@dataclasses.dataclass(frozen=True, kw_only=True)
+@dataclasses.dataclass(frozen=True, kw_only=True, eq=False)
 class IterationRecord:
     r"""State of an upper-level run after one accepted iteration.
 
@@ -56,10 +58,11 @@ class IterationRecord:
     iteration : int
         Iteration number; 0 is the starting point, counting continues across
         a resumed run.
-    phi : tuple of float
-        Learned variables :math:`\varphi_k`.
-    theta : tuple of float
-        Parameters :math:`\theta_k = T(\varphi_k)` of the lower-level energies.
+    phi : numpy.ndarray
+        Learned variables :math:`\varphi_k` (read-only float64 copy).
+    theta : numpy.ndarray
+        Parameters :math:`\theta_k = T(\varphi_k)` of the lower-level energies
+        (read-only float64 copy).
     objective : float
         Upper objective :math:`U(\varphi_k)` computed from the inexact
         lower-level solutions.
@@ -95,19 +98,43 @@ class IterationRecord:
         if self.iteration < 0:
             raise ValueError(f"`iteration` must be non-negative, got {self.iteration}")
         object.__setattr__(self, "iteration", int(self.iteration))
-        object.__setattr__(self, "phi", _float_tuple(self.phi))
-        object.__setattr__(self, "theta", _float_tuple(self.theta))
+        object.__setattr__(self, "phi", _frozen_vector(self.phi))
+        object.__setattr__(self, "theta", _frozen_vector(self.theta))
         for name in ("objective", "gradient_norm", "error_bound", "lower_tol", "wall_time"):
             object.__setattr__(self, name, float(getattr(self, name)))
         if not isinstance(self.work, dict):
             raise TypeError(f"`work` must be a dict, got {type(self.work).__name__}")
         object.__setattr__(self, "work", dict(self.work))
 
-    def as_dict(self):
-        """Return the record as a JSON-friendly ``dict`` (lists for tuples)."""
-        out = dataclasses.asdict(self)
-        out["phi"] = list(self.phi)
-        out["theta"] = list(self.theta)
+    # Arrays, not tuples of floats: a record of a free 256² sampling pattern holds 2 x 65,536
+    # numbers, and a tuple of Python floats costs four times the memory and made every
+    # checkpoint of such a run (the whole history, as JSON) take seconds.
+    __hash__ = None
+
+    def __eq__(self, other):
+        if not isinstance(other, IterationRecord):
+            return NotImplemented
+        return all(
+            np.array_equal(getattr(self, f.name), getattr(other, f.name))
+            if f.name in ("phi", "theta")
+            else getattr(self, f.name) == getattr(other, f.name)
+            for f in dataclasses.fields(self)
+        )
+
+    def as_dict(self, *, arrays=False):
+        """Return the record as a ``dict``: JSON-friendly (lists), or with the arrays themselves.
+
+        Parameters
+        ----------
+        arrays : bool, optional
+            Keep ``phi`` and ``theta`` as (read-only) numpy arrays instead of
+            lists of floats (how checkpoints store them, in their NPZ file).
+        """
+        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        out["work"] = dict(self.work)
+        if not arrays:
+            out["phi"] = self.phi.tolist()
+            out["theta"] = self.theta.tolist()
         return out
 
     @classmethod

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from odl_bilevel.cli import main
+from odl_bilevel.cli._mri_report import format_mri_summary
 
 SIZE = 16
 RATE = 0.25
@@ -97,6 +98,8 @@ def test_mri_job_writes_the_table(tiny_run, capsys):
         assert ROW_KEYS <= set(row), row["name"]
         assert row["rate"] == pytest.approx(_expected_rate(row["sampling"])), row["name"]
         assert 0 < row["alpha"] and np.isfinite(row["test_psnr_mean"])
+        bound = {"lower": 1e-5, "upper": 1.0}.get(row["alpha_at_bound"])
+        assert row["alpha_at_bound"] is None or row["alpha"] == pytest.approx(bound, rel=0.5)
         assert 0 < row["test_ssim_mean"] <= 1 and row["train_psnr_std"] >= 0
         mask = patterns[row["name"]]
         assert mask.shape == (SIZE, SIZE) and set(np.unique(mask)) <= {0.0, 1.0}
@@ -218,3 +221,16 @@ def test_score_baseline_rejects_bad_arguments(tiny_run):
         score_baseline(cfg, "learned")
     with pytest.raises(ValueError, match="`cfg`"):
         score_baseline({"data": {"kind": "denoising"}}, "full")
+
+
+def test_mri_summary_names_the_alphas_on_a_bound(tiny_run):
+    _, _, out = tiny_run
+    summary = json.loads((out / "result.json").read_text())
+    for row in summary["table"]:
+        row["alpha_at_bound"] = None
+    assert "alpha on a bound" not in format_mri_summary(summary)
+    summary["table"][2]["alpha_at_bound"] = "lower"
+    line = next(
+        line for line in format_mri_summary(summary).splitlines() if "alpha on a bound" in line
+    )
+    assert line.endswith(f"{summary['table'][2]['method']} (lower)")

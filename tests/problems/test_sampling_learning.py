@@ -148,6 +148,14 @@ def test_optimise_alpha_finds_the_grid_minimiser(rng):
     assert res.work["lower_solves"] == res.evaluations  # n = 1
     assert res.objective == min(v for _, v in res.history)
     assert json.loads(json.dumps(res.as_dict()))["evaluations"] == res.evaluations
+    assert res.at_bound is None and "bound" not in res.message
+    # the same search with the minimiser outside the bounds says so, on the side it lies
+    for bounds, side in (((1e-4, 0.3 * res.alpha), "upper"), ((3 * res.alpha, 1.0), "lower")):
+        off = optimise_alpha(
+            clean, kspace, pattern, alpha_bounds=bounds, xatol=0.05, lower_tol=tol, xi=0.1
+        )
+        assert off.at_bound == side and f"{side} bound" in off.message
+        assert np.isclose(off.alpha, bounds[side == "upper"], rtol=0.06)
 
 
 def test_optimise_alpha_respects_the_budget(data):

@@ -15,7 +15,7 @@ from odl_bilevel.upper import (
 
 def _trajectory(res):
     hist = [
-        (h.iteration, h.phi, h.objective, h.gradient_norm, h.error_bound, h.lower_tol,
+        (h.iteration, tuple(h.phi), h.objective, h.gradient_norm, h.error_bound, h.lower_tol,
          h.work["lower_iterations"])
         for h in res.history
     ]
@@ -123,4 +123,4 @@ def test_default_radius_fits_the_bounds():
     first = [c[0] for c in fake.calls[:3]]
     assert first[1][0] == pytest.approx(0.05)  # stepped inwards from the upper bound by 0.05
     assert all(0.0 <= p[0] <= 0.1 for p, *_ in fake.calls)
-    assert res.history[0].phi == (0.1, 0.0)
+    assert res.history[0].phi.tolist() == [0.1, 0.0]

@@ -31,7 +31,7 @@ def test_history_records_accepted_points_without_resolving():
     res = lbfgsb(problem, [0.0], gtol=1e-10)
     hist = res.history
     assert [r.iteration for r in hist] == list(range(len(hist)))
-    assert hist[0].phi == (0.0,)
+    assert hist[0].phi.tolist() == [0.0]
     for rec in hist:
         assert rec.theta == pytest.approx(np.exp(rec.phi))
         assert rec.objective == pytest.approx(problem.upper(rec.theta[0]), rel=1e-12)
@@ -185,7 +185,7 @@ def test_resume_of_finished_run_does_no_work(tmp_path):
 
 def test_resume_without_checkpoint_starts_fresh(tmp_path):
     res = lbfgsb(_fresh(), [0.0], checkpoint=tmp_path / "new", resume=True, max_iter=2)
-    assert res.history[0].phi == (0.0,)
+    assert res.history[0].phi.tolist() == [0.0]
 
 
 def test_resume_with_another_problem_names_checkpoint(tmp_path):

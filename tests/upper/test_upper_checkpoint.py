@@ -1,5 +1,6 @@
 """Checkpoints: round trip, fingerprint and version checks, atomic and crash-safe writes."""
 
+import hashlib
 import json
 import os
 
@@ -79,6 +80,26 @@ def test_round_trip(tmp_path, rng):
     assert data["history"][0].error_bound == np.inf
 
 
+def test_vectors_go_to_the_array_file_and_version_1_still_loads(tmp_path, rng):
+    _save(tmp_path, rng)
+    path = tmp_path / "checkpoint.json"
+    doc = json.loads(path.read_text())
+    # no vector is written as a JSON list: phi and the history's phi and theta are arrays
+    assert set(doc["phi"]) == {"__array__"}
+    assert all(set(r["phi"]) == set(r["theta"]) == {"__array__"} for r in doc["history"])
+    # a version-1 checkpoint (vectors as JSON lists) reads the same
+    old = {
+        **doc,
+        "version": 1,
+        "phi": [0.3, -1 / 3],
+        "history": [_record(k).as_dict() for k in range(3)],
+    }
+    path.write_text(json.dumps(old))
+    data = load_checkpoint(tmp_path)
+    assert data["version"] == 1 and data["phi"].tolist() == [0.3, -1 / 3]
+    assert data["history"] == tuple(_record(k) for k in range(3))
+
+
 def test_one_array_file_after_repeated_saves(tmp_path, rng):
     for n in range(1, 5):
         _save(tmp_path, rng, n=n)
@@ -90,7 +111,7 @@ def test_one_array_file_after_repeated_saves(tmp_path, rng):
 def test_fingerprint_mismatch_names_checkpoint(tmp_path, rng):
     fp = problem_fingerprint(make_fake(rng))
     assert fp == {
-        "parameter_names": ["xi"],
+        "parameter_names": hashlib.sha256(b"xi").hexdigest(),
         "parameter_size": 1,
         "n_samples": 3,
         "domain_shape": [20],
@@ -102,6 +123,14 @@ def test_fingerprint_mismatch_names_checkpoint(tmp_path, rng):
         load_checkpoint(tmp_path, fingerprint=other)
     with pytest.raises(ValueError, match="`checkpoint`.*engine"):
         load_checkpoint(tmp_path, engine="dfo")
+    # version 1 stored the list of names: still recognised as the same problem
+    path = tmp_path / "checkpoint.json"
+    doc = json.loads(path.read_text())
+    path.write_text(json.dumps({**doc, "fingerprint": {**fp, "parameter_names": ["xi"]}}))
+    assert load_checkpoint(tmp_path, fingerprint=fp)["engine"] == "lbfgsb"
+    path.write_text(json.dumps({**doc, "fingerprint": {**fp, "parameter_names": ["nu"]}}))
+    with pytest.raises(ValueError, match="`checkpoint`.*another problem"):
+        load_checkpoint(tmp_path, fingerprint=fp)
 
 
 def test_version_and_damage_are_reported(tmp_path, rng):

@@ -1,6 +1,7 @@
 """IterationRecord and UpperResult: conversions, validation, immutability."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -25,11 +26,17 @@ def _record(**changes):
 
 def test_record_converts_to_python_types_and_round_trips():
     rec = _record()
-    assert rec.phi == (0.5,) and type(rec.phi[0]) is float
-    assert type(rec.objective) is float and type(rec.theta[0]) is float
+    assert rec.phi.tolist() == [0.5] and rec.phi.dtype == np.float64
+    assert type(rec.objective) is float and rec.theta.dtype == np.float64
+    with pytest.raises(ValueError, match="read-only"):
+        rec.phi[0] = 1.0
     data = rec.as_dict()
-    assert data["phi"] == [0.5] and data["work"] == {"lower_iterations": 4}
+    assert data["phi"] == [0.5] and type(data["phi"][0]) is float
+    assert data["work"] == {"lower_iterations": 4}
+    assert json.loads(json.dumps(data)) == data
     assert IterationRecord.from_dict(data) == rec
+    assert IterationRecord.from_dict(rec.as_dict(arrays=True)) == rec
+    assert rec != _record(phi=[0.6]) and rec != _record(objective=3.0)
     with pytest.raises(dataclasses.FrozenInstanceError):
         rec.objective = 1.0
 

@@ -94,6 +94,8 @@ def learn_sampling_pattern(
     support_threshold=1e-2,
     refine=2,
     rate_tol=0.1,
+    memory=10,
+    max_line_search=20,
 ):
     r"""Learn an MRI sampling pattern with a requested sampling rate (Sherry et al. 2020).
 
@@ -278,6 +280,9 @@ def learn_sampling_pattern(
     rate_tol : float, optional
         :math:`\tau \in [0, 1)`: a support rate in :math:`[(1-\tau)r, r]`
         ends the continuation (see above).
+    memory, max_line_search : int, optional
+        L-BFGS-B's number of curvature pairs and most evaluations per line
+        search (:func:`~odl_bilevel.upper.lbfgsb`).
 
     Returns
     -------
@@ -323,6 +328,8 @@ def learn_sampling_pattern(
     max_stages = check_int(max_stages, "max_stages")
     max_iter = check_int(max_iter, "max_iter")
     refine = check_int(refine, "refine", 0)
+    memory = check_int(memory, "memory")
+    max_line_search = check_int(max_line_search, "max_line_search")
     callback = check_callback(callback)
     _check_pair(alpha_bounds, "alpha_bounds", positive=True)
     if checkpoint is not None and not isinstance(checkpoint, str | os.PathLike):
@@ -440,6 +447,8 @@ def learn_sampling_pattern(
                 callback=None if callback is None else (lambda rec, j=j: callback(j, rec)),
                 checkpoint=directory,
                 resume=stage_resume,
+                memory=memory,
+                max_line_search=max_line_search,
             )
             support = float(np.mean(res.phi[:m] > support_threshold))
             record = StageRecord(

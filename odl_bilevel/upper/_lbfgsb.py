@@ -163,6 +163,8 @@ def lbfgsb(
     callback=None,
     checkpoint=None,
     resume=False,
+    memory=10,
+    max_line_search=20,
 ):
     r"""Minimise the upper objective :math:`U(\varphi)` of ``problem`` by L-BFGS-B.
 
@@ -198,6 +200,12 @@ def lbfgsb(
     lower_tol, cg_tol : float, optional
         Lower-level tolerance :math:`\varepsilon` and CG relative-residual
         tolerance; default: the problem's ``lower_tol`` and ``cg_tol``.
+    memory : int, optional
+        Number of curvature pairs of the limited-memory Hessian (SciPy's
+        ``maxcor``).
+    max_line_search : int, optional
+        Most evaluations in one line search (SciPy's ``maxls``); every
+        evaluation costs ``n`` lower-level solves.
     callback : callable, optional
         Called as ``callback(record)`` with every new :class:`IterationRecord`
         (the starting point too); returning ``True`` stops the run with
@@ -289,6 +297,8 @@ def lbfgsb(
     max_iter = _check_int(max_iter, "max_iter", 1)
     gtol = _check_tol(gtol, "gtol", allow_none=False, positive=False)
     ftol = _check_tol(ftol, "ftol", allow_none=False, positive=False)
+    memory = _check_int(memory, "memory", 1)
+    max_line_search = _check_int(max_line_search, "max_line_search", 1)
     lower_tol = _check_tol(lower_tol, "lower_tol", allow_none=True, positive=True)
     cg_tol = _check_tol(cg_tol, "cg_tol", allow_none=True, positive=True)
     if callback is not None and not callable(callback):
@@ -420,7 +430,13 @@ def lbfgsb(
             method="L-BFGS-B",
             bounds=bounds,
             callback=scipy_callback,
-            options={"maxiter": remaining, "gtol": gtol, "ftol": ftol},
+            options={
+                "maxiter": remaining,
+                "gtol": gtol,
+                "ftol": ftol,
+                "maxcor": memory,
+                "maxls": max_line_search,
+            },
         )
         status = _status_from_scipy(res, stopped)
         message = res.message.decode() if isinstance(res.message, bytes) else str(res.message)

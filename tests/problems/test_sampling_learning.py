@@ -372,6 +372,8 @@ def test_checkpoint_resume_gives_the_uninterrupted_result(data, tmp_path):
         ({"max_stages": 0}, ValueError, "`max_stages`"),
         ({"max_iter": 1.5}, TypeError, "`max_iter`"),
         ({"refine": -1}, ValueError, "`refine`"),
+        ({"memory": 0}, ValueError, "`memory`"),
+        ({"max_line_search": 2.0}, TypeError, "`max_line_search`"),
         ({"learn_alpha": 1}, TypeError, "`learn_alpha`"),
         ({"support_threshold": 1.0}, ValueError, "`support_threshold`"),
         ({"lower_tol": 0.0}, ValueError, "`lower_tol`"),

@@ -220,6 +220,8 @@ def test_checkpoint_of_another_engine_names_checkpoint(tmp_path):
         ({"checkpoint": 3}, TypeError, "checkpoint"),
         ({"resume": "yes"}, TypeError, "resume"),
         ({"resume": True}, ValueError, "checkpoint"),
+        ({"memory": 0}, ValueError, "memory"),
+        ({"max_line_search": 1.5}, TypeError, "max_line_search"),
     ],
 )
 def test_bad_inputs_are_named(kwargs, error, name):
@@ -246,3 +248,21 @@ def test_line_search_failure_within_error_bound_counts_as_converged(error_bound,
     assert res.status is status
     assert "line search" in res.message and "ABNORMAL" in res.message
     assert res.theta[0] == pytest.approx(problem.xi_star(), rel=1e-2)
+
+
+def test_memory_and_line_search_reach_scipy(monkeypatch):
+    import odl_bilevel.upper._lbfgsb as module
+
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["options"])
+        return real(*args, **kwargs)
+
+    real = module.minimize
+    monkeypatch.setattr(module, "minimize", spy)
+    default = lbfgsb(_fresh(), [0.0], max_iter=3)
+    res = lbfgsb(_fresh(), [0.0], max_iter=3, memory=4, max_line_search=5)
+    assert (seen[0]["maxcor"], seen[0]["maxls"]) == (10, 20)  # SciPy's defaults
+    assert (seen[1]["maxcor"], seen[1]["maxls"]) == (4, 5)
+    assert res.theta[0] == pytest.approx(default.theta[0], rel=1e-12)  # 1-D: one pair suffices

@@ -64,10 +64,13 @@ run ms / (iteration or HVP)       6.7       88.6       13.2
 peak RSS [MiB]                    367       4118       11.2
 ================================  ========  =========  ========
 
-Most of the memory at 1024^2 is held by Python-side arrays (``--tracemalloc`` at
+Most of the memory at 1024^2 was held by Python-side arrays (``--tracemalloc`` at
 256^2: 210 MiB traced of 367 MiB RSS): the L-BFGS-B evaluation cache and one
-``IterationRecord`` per iteration, which keeps phi and theta as tuples of Python
-floats (64 bytes per pixel and iteration, 64 MiB per iteration at 1024^2).
+``IterationRecord`` per iteration, which kept phi and theta as tuples of Python
+floats (64 bytes per pixel and iteration, 64 MiB per iteration at 1024^2). Records
+now hold float64 arrays (16 bytes per pixel and iteration); the table above predates
+that change and the CG preconditioner (``implicit_hypergradient``), and was not
+re-measured.
 
 References: F. Sherry et al., Learning the sampling pattern for MRI, IEEE Trans. Med.
 Imaging 39(12):4310-4321, 2020.

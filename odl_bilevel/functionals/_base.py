@@ -28,6 +28,7 @@ import numpy as np
 import odl
 
 from .._validation import require_finite
+from ..operators import FourierMultiplier
 
 __all__ = [
     "HessianOperator",
@@ -223,6 +224,33 @@ class ParametrisedFunctional(odl.functionals.Functional):
         """
         raise NotImplementedError
 
+    def fourier_symbol(self, x):
+        r"""Fourier symbol :math:`h` of (an approximation of) the Hessian at ``x``, or None.
+
+        A real array over the DFT grid (NumPy's ``fftfreq`` order; a scalar
+        for a multiple of the identity) with :math:`h_k = h_{-k} \ge 0`, such
+        that :math:`\nabla^2_xF(x) \approx \mathrm{Re}\,F^H\mathrm{diag}(h)F`
+        (exact for translation-invariant quadratic terms). Only used to build
+        :meth:`hessian_preconditioner`, so a rough approximation is fine; the
+        base class has none (None).
+        """
+        return None
+
+    def hessian_preconditioner(self, x):
+        r"""An SPD approximation :math:`M \approx (\nabla^2_xF(x))^{-1}` for CG, or None.
+
+        :class:`~odl_bilevel.operators.FourierMultiplier` with symbol
+        :math:`1/h`, :math:`h` = :meth:`fourier_symbol`, when that exists and is
+        positive; None otherwise (CG then runs unpreconditioned).
+        """
+        h = self.fourier_symbol(x)
+        if h is None:
+            return None
+        h = np.broadcast_to(np.asarray(h, dtype=np.float64), self.domain.shape)
+        if not (np.all(np.isfinite(h)) and h.min() > 0.0):
+            return None
+        return FourierMultiplier(self.domain, 1.0 / h)
+
 
 class ParametrisedSum(ParametrisedFunctional):
     r"""Sum :math:`F(x;\theta) = \sum_k F_k(x;\theta_k)`, :math:`\theta=(\theta_1,\dots)`.
@@ -288,6 +316,16 @@ class ParametrisedSum(ParametrisedFunctional):
     @property
     def mixed_lipschitz(self):
         return float(sum(f.mixed_lipschitz for f in self._terms))
+
+    def fourier_symbol(self, x):
+        """The sum of the summands' symbols; None if one of them has none."""
+        total = 0.0
+        for f in self._terms:
+            h = f.fourier_symbol(x)
+            if h is None:
+                return None
+            total = total + np.asarray(h, dtype=np.float64)
+        return total
 
     def _blocks(self, theta):
         return [theta[a:b] for a, b in zip(self._offsets[:-1], self._offsets[1:], strict=True)]

@@ -403,6 +403,8 @@ class SampledDataFit(ParametrisedFunctional):
         self._s = s
         w = s * s
         w_sym = 0.5 * (w + _flip_k(w))
+        w_sym.flags.writeable = False
+        self._w_sym = w_sym
         self._w_sym_min = float(w_sym.min())
         half = shape[-1] // 2 + 1
         # 1/N of the unnormalised FFT pair folded into the multiplier
@@ -505,6 +507,14 @@ class SampledDataFit(ParametrisedFunctional):
 
     def _params_shape(self):
         return self.domain.shape if self._sampling is None else self._sampling.domain.shape
+
+    def fourier_symbol(self, x):
+        r"""Exact: the Hessian is :math:`\mathrm{Re}\,F^HS^2F = F^H\mathrm{diag}(W_{\rm sym})F`.
+
+        :math:`W_{{\rm sym},k} = (s_k^2 + s_{-k}^2)/2` (real images: a frequency
+        and its mirror carry the same information).
+        """
+        return self._w_sym
 
 
 class _SampledGradient(odl.Operator):

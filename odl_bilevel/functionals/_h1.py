@@ -125,6 +125,14 @@ class H1Seminorm(ParametrisedFunctional):
 
         return ParamLinearOperator(self.param_space, self.domain, forward, backward)
 
+    def fourier_symbol(self, x):
+        r"""Symbol :math:`w\lambda` of the Hessian :math:`w\nabla^T\nabla` (periodic boundary).
+
+        :math:`\lambda` is :meth:`~odl_bilevel.operators.NeumannGradient.gram_symbol`;
+        exact up to the boundary.
+        """
+        return self._weight * self._grad.gram_symbol()
+
 
 class _H1Gradient(HessianOperator):
     """``x -> weight grad^T grad x``; linear, so it is its own derivative."""

@@ -76,6 +76,10 @@ class Tikhonov(ParametrisedFunctional):
     def _call(self, x):
         return 0.5 * self._xi * real_dot(x.data, x.data)
 
+    def fourier_symbol(self, x):
+        r"""Exact: :math:`\xi` (the Hessian is :math:`\xi I`)."""
+        return self._xi
+
     @property
     def gradient(self):
         r""":math:`\nabla_x F(x) = \xi x` as an operator; its derivative is :math:`\xi I`."""

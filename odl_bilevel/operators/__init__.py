@@ -13,7 +13,7 @@ from ._finite_diff import (
     SymmetrisedGradient,
     symmetric_components,
 )
-from ._fourier import UnitaryDFT
+from ._fourier import FourierMultiplier, UnitaryDFT
 from ._sampling import CartesianSampling, SampledFourier, free_sampling
 from ._spaces import unit_cell_space
 
@@ -21,6 +21,7 @@ __all__ = [
     "CartesianSampling",
     "FilterBank",
     "FilterDerivative",
+    "FourierMultiplier",
     "NeumannGradient",
     "SampledFourier",
     "SecondOrderDifferences",

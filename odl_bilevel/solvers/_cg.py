@@ -38,6 +38,15 @@ class ConjugateGradient:
     .. math::
         \rho(x) = \frac{\|b - Hx\|}{\|b\|} \le \mathrm{tol}.
 
+    With a ``preconditioner`` :math:`M \approx H^{-1}` (SPD) it runs
+    preconditioned CG: :math:`z_k = Mr_k`, :math:`p_0 = z_0`,
+    :math:`\alpha_k = \langle r_k, z_k\rangle/\langle p_k, Hp_k\rangle`,
+    :math:`p_{k+1} = z_{k+1} + \frac{\langle r_{k+1}, z_{k+1}\rangle}{\langle r_k,
+    z_k\rangle}p_k` (one application of :math:`M` per iteration besides the
+    product with :math:`H`); the stopping test and the certificate stay the
+    unpreconditioned residual above. A warm start ``x0`` whose residual is
+    larger than :math:`\|b\|` (worse than zero) is dropped for zero.
+
     Since :math:`x - x^* = H^{-1}(Hx - b)`, the error is bounded by
     :math:`\|x - x^*\| \le \|b - Hx\|/\lambda_{\min}(H) = \rho\,\|b\|/\lambda_{\min}(H)`
     (for a Hessian of a :math:`\mu`-strongly convex energy,
@@ -65,11 +74,15 @@ class ConjugateGradient:
     callback : callable, optional
         Called as ``callback(solver)`` after every iteration; returning
         ``True`` stops the run with status ``STOPPED_BY_CALLBACK``.
+    preconditioner : odl.Operator, optional
+        Self-adjoint positive-definite linear operator :math:`M \approx H^{-1}`
+        on ``H.domain`` (e.g. ``energy.hessian_preconditioner(x)``).
 
     Raises
     ------
     TypeError
-        If ``H`` is not a linear ``odl.Operator`` or ``callback`` is not callable.
+        If ``H`` or ``preconditioner`` is not a linear ``odl.Operator`` (on one
+        space) or ``callback`` is not callable.
     ValueError
         If ``H.domain != H.range``, ``tol < 0``, ``max_iter < 0``, or ``b``/``x0``
         are not in the space or hold NaN/Inf (the message names the argument).
@@ -77,7 +90,8 @@ class ConjugateGradient:
     Notes
     -----
     A direction with :math:`\langle p, Hp\rangle \le 0` proves that :math:`H`
-    is not positive definite; the run then stops with status
+    is not positive definite (:math:`\langle r, Mr\rangle \le 0` that
+    :math:`M` is not); the run then stops with status
     ``NONPOSITIVE_CURVATURE`` and the current iterate.
 
     References
@@ -97,7 +111,7 @@ class ConjugateGradient:
 
     name = "conjugate_gradient"
 
-    def __init__(self, H, b, x0=None, *, tol, max_iter=1000, callback=None):
+    def __init__(self, H, b, x0=None, *, tol, max_iter=1000, callback=None, preconditioner=None):
         self._clock = Clock()
         with self._clock:
             if not isinstance(H, odl.Operator) or not H.is_linear:
@@ -111,6 +125,19 @@ class ConjugateGradient:
             self._tol = require_nonnegative(tol, "tol")
             self._max_iter = check_int(max_iter, "max_iter", minimum=0)
             self._callback = check_callback(callback)
+            M = preconditioner
+            if M is not None and (
+                not isinstance(M, odl.Operator)
+                or not M.is_linear
+                or M.domain != space
+                or M.range != space
+            ):
+                raise TypeError(
+                    "`preconditioner` must be a linear odl.Operator on H's space, got "
+                    f"{type(M).__name__}"
+                )
+            self._M = M
+            self._z = None if M is None else space.element()
             self._x = start_point(x0, space, ops)
             self._r = space.element()
             self._p = space.element()
@@ -124,7 +151,7 @@ class ConjugateGradient:
             if self._b_norm == 0.0:
                 self._x.set_zero()
                 self._r.set_zero()
-                self._rr = 0.0
+                self._rz = 0.0
                 self._history.append(0.0)
                 self._status = SolverStatus.CONVERGED
             elif x0 is None:
@@ -132,6 +159,10 @@ class ConjugateGradient:
                 self._start_direction()
             else:
                 self._true_residual()
+                if ops.norm(self._r) > self._b_norm:
+                    # a warm start worse than zero (e.g. the adjoint of a far-away point)
+                    self._x.set_zero()
+                    ops.copy(self._b, self._r)
                 self._start_direction()
 
     # -- state ---------------------------------------------------------------------------
@@ -170,11 +201,20 @@ class ConjugateGradient:
         self._apply(self._x, self._r)
         self._ops.lincomb(1.0, self._b, -1.0, self._r, out=self._r)
 
+    def _precondition(self):
+        """Return :math:`z = Mr` (``r`` itself without a preconditioner)."""
+        if self._M is None:
+            return self._r
+        self._M(self._r, out=self._z)
+        return self._z
+
     def _start_direction(self):
-        """``p <- r``, record the residual and decide whether to stop already."""
-        self._ops.copy(self._r, self._p)
-        self._rr = self._ops.dot(self._r, self._r)
-        rel = (max(self._rr, 0.0) ** 0.5) / self._b_norm if finite(self._rr) else float("nan")
+        """``p <- Mr``, record the residual and decide whether to stop already."""
+        z = self._precondition()
+        self._ops.copy(z, self._p)
+        rr = self._ops.dot(self._r, self._r)
+        self._rz = rr if self._M is None else self._ops.dot(self._r, z)
+        rel = (max(rr, 0.0) ** 0.5) / self._b_norm if finite(rr) else float("nan")
         self._history.append(rel)
         if not finite(rel):
             self._status = SolverStatus.NONFINITE
@@ -210,7 +250,7 @@ class ConjugateGradient:
                 self._status = SolverStatus.NONPOSITIVE_CURVATURE
                 self._history.append(self._history[-1])
             else:
-                alpha = self._rr / curv
+                alpha = self._rz / curv
                 ops.axpy(alpha, self._p, self._x)
                 ops.axpy(-alpha, self._hp, self._r)
                 rr_new = ops.dot(self._r, self._r)
@@ -224,10 +264,16 @@ class ConjugateGradient:
                     self._start_direction()
                 else:
                     self._history.append(rel)
-                    ops.lincomb(1.0, self._r, rr_new / self._rr, self._p, out=self._p)
-                    self._rr = rr_new
-                    if self._iteration >= self._max_iter:
-                        self._status = SolverStatus.MAX_ITER
+                    z = self._precondition()
+                    rz_new = rr_new if self._M is None else ops.dot(self._r, z)
+                    if not (finite(rz_new) and rz_new > 0.0):
+                        # <r, Mr> <= 0 with r != 0: the preconditioner is not positive definite
+                        self._status = SolverStatus.NONPOSITIVE_CURVATURE
+                    else:
+                        ops.lincomb(1.0, z, rz_new / self._rz, self._p, out=self._p)
+                        self._rz = rz_new
+                        if self._iteration >= self._max_iter:
+                            self._status = SolverStatus.MAX_ITER
             if self._debug:
                 _logger.debug(
                     "CG iteration %d: relative residual %.3e", self._iteration, self.certificate
@@ -267,8 +313,8 @@ class ConjugateGradient:
             )
         elif status is SolverStatus.NONPOSITIVE_CURVATURE:
             message = (
-                f"non-positive curvature <p, Hp> <= 0 at iteration {self._iteration}: "
-                "H is not positive definite"
+                f"non-positive curvature <p, Hp> <= 0 or <r, Mr> <= 0 at iteration "
+                f"{self._iteration}: H or the preconditioner M is not positive definite"
             )
         elif status is SolverStatus.NONFINITE:
             message = f"non-finite residual or curvature at iteration {self._iteration}"
@@ -289,7 +335,7 @@ class ConjugateGradient:
         )
 
 
-def conjugate_gradient(H, b, x0=None, *, tol, max_iter=1000, callback=None):
+def conjugate_gradient(H, b, x0=None, *, tol, max_iter=1000, callback=None, preconditioner=None):
     r"""Solve :math:`Hx = b` by conjugate gradients until :math:`\|b-Hx\| \le \mathrm{tol}\,\|b\|`.
 
     Function form of :class:`ConjugateGradient`; see there for the iteration,
@@ -310,6 +356,8 @@ def conjugate_gradient(H, b, x0=None, *, tol, max_iter=1000, callback=None):
         Maximal number of iterations.
     callback : callable, optional
         ``callback(solver)`` after every iteration; ``True`` stops.
+    preconditioner : odl.Operator, optional
+        SPD :math:`M \approx H^{-1}` (preconditioned CG; see the class).
 
     Returns
     -------
@@ -332,4 +380,6 @@ def conjugate_gradient(H, b, x0=None, *, tol, max_iter=1000, callback=None):
     >>> res.converged, [round(float(t), 6) for t in res.x]
     (True, [0.2, 0.6])
     """
-    return ConjugateGradient(H, b, x0, tol=tol, max_iter=max_iter, callback=callback).run()
+    return ConjugateGradient(
+        H, b, x0, tol=tol, max_iter=max_iter, callback=callback, preconditioner=preconditioner
+    ).run()

@@ -8,6 +8,8 @@ import pytest
 
 from odl_bilevel.operators import (
     CartesianSampling,
+    FourierMultiplier,
+    NeumannGradient,
     SampledFourier,
     UnitaryDFT,
     free_sampling,
@@ -194,3 +196,44 @@ def test_sampled_fourier_validation(rng):
     A = SampledFourier(X, np.ones((4, 4)))
     with pytest.raises(ValueError, match="`x`"):
         A.weight_derivative(unit_cell_space((4, 5)).one())
+
+
+def _symmetric(rng, shape):
+    m = rng.uniform(0.5, 2.0, shape)
+    return 0.5 * (m + np.roll(np.flip(m), 1, axis=tuple(range(len(shape)))))
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("impl", ["pyfftw", "numpy"])
+def test_fourier_multiplier_matches_numpy_and_is_self_adjoint(shape, dtype, impl, rng):
+    X = unit_cell_space(shape, dtype=dtype)
+    m = _symmetric(rng, shape)
+    M = FourierMultiplier(X, m, impl=impl)
+    v = random_element(X, rng=rng)
+    ref = np.real(np.fft.ifftn(m * np.fft.fftn(v.data.astype(float))))
+    np.testing.assert_allclose(M(v).data, ref, rtol=0, atol=50 * _tol(dtype))
+    assert check_adjoint(M, rng=rng).passed and M.adjoint is M
+    np.testing.assert_array_equal(M.symbol, m)
+
+
+def test_fourier_multiplier_validation(rng):
+    X = unit_cell_space((6, 5))
+    with pytest.raises(ValueError, match="`symbol`.*shape"):
+        FourierMultiplier(X, np.ones((5, 6)))
+    with pytest.raises(ValueError, match="`symbol`.*NaN"):
+        FourierMultiplier(X, np.full((6, 5), np.nan))
+    with pytest.raises(ValueError, match="`symbol`.*symmetric"):
+        FourierMultiplier(X, rng.uniform(1, 2, (6, 5)))
+    with pytest.raises(ValueError, match="`symbol`"):
+        FourierMultiplier(X, np.ones((6, 5), dtype=complex))
+
+
+@pytest.mark.parametrize("shape", [(16,), (8, 6)])
+def test_gradient_gram_symbol_is_the_periodic_laplacian(shape, rng):
+    X = unit_cell_space(shape)
+    lam = NeumannGradient(X).gram_symbol()
+    v = random_element(X, rng=rng).data
+    # periodic -Laplacian: sum over axes of 2v - v(+1) - v(-1)
+    lap = sum(2 * v - np.roll(v, 1, a) - np.roll(v, -1, a) for a in range(len(shape)))
+    np.testing.assert_allclose(np.real(np.fft.ifftn(lam * np.fft.fftn(v))), lap, atol=1e-12)

@@ -138,3 +138,50 @@ def test_validation_names_the_argument(rng):
         conjugate_gradient(rect, b, tol=1e-6)
     with pytest.raises(TypeError, match="`callback`"):
         conjugate_gradient(H, b, tol=1e-6, callback="no")
+
+
+def test_preconditioned_cg_solves_faster_to_the_same_tolerance(rng):
+    H, mat, _ = _spd(rng, cond=1e5)
+    b = H.range.element(rng.standard_normal(60))
+    X = H.domain
+    plain = conjugate_gradient(H, b, tol=1e-8)
+    exact = odl.MatrixOperator(np.linalg.inv(mat), domain=X, range=X)
+    # M = H^{-1}: one iteration; a rough M (H^{-1} of a perturbed matrix): fewer than plain
+    one = conjugate_gradient(H, b, tol=1e-8, preconditioner=exact)
+    assert one.converged and one.iterations <= 2
+    eig, q = np.linalg.eigh(mat)  # rough: every eigenvalue off by up to a factor 2
+    rough = (q / (eig * rng.uniform(0.5, 2.0, eig.size))) @ q.T
+    rough = 0.5 * (rough + rough.T)
+    pre = conjugate_gradient(
+        H, b, tol=1e-8, preconditioner=odl.MatrixOperator(rough, domain=X, range=X)
+    )
+    for res in (one, pre):
+        true_res = np.linalg.norm(b.data - mat @ res.x.data) / np.linalg.norm(b.data)
+        assert res.converged and true_res <= 1e-8 * (1 + 1e-6)
+        assert res.certificate == pytest.approx(true_res, rel=1e-6, abs=1e-15)
+    assert pre.iterations < plain.iterations / 3
+
+
+def test_preconditioner_must_be_positive_and_an_operator(rng):
+    H, _, _ = _spd(rng)
+    b = H.range.element(rng.standard_normal(60))
+    X = H.domain
+    negative = odl.MatrixOperator(-np.eye(60), domain=X, range=X)
+    res = conjugate_gradient(H, b, tol=1e-10, preconditioner=negative)
+    assert res.status is SolverStatus.NONPOSITIVE_CURVATURE and "preconditioner" in res.message
+    with pytest.raises(TypeError, match="preconditioner"):
+        conjugate_gradient(H, b, tol=1e-6, preconditioner=np.eye(60))
+    with pytest.raises(TypeError, match="preconditioner"):
+        conjugate_gradient(H, b, tol=1e-6, preconditioner=odl.IdentityOperator(odl.rn(3)))
+
+
+def test_a_warm_start_worse_than_zero_is_dropped(rng):
+    H, mat, _ = _spd(rng)
+    b = H.range.element(rng.standard_normal(60))
+    far = H.domain.element(1e3 * rng.standard_normal(60))  # residual >> |b|
+    cold = conjugate_gradient(H, b, tol=1e-8)
+    warm = conjugate_gradient(H, b, far, tol=1e-8)
+    assert warm.iterations == cold.iterations
+    np.testing.assert_allclose(warm.x.data, cold.x.data, rtol=1e-10, atol=1e-14)
+    near = H.domain.element(cold.x.data + 1e-6)  # a good warm start is kept
+    assert conjugate_gradient(H, b, near, tol=1e-8).iterations < cold.iterations

@@ -170,45 +170,47 @@ def learn_sampling_pattern(
     free patterns at 30 %: ``beta_factor=2`` needed 5 stages and twice the
     time for the same held-out PSNR as 4 with 3 stages.)
 
-    *Cost and accuracy.* Each L-BFGS-B evaluation solves the ``n`` lower
-    levels to the certified error ``lower_tol`` and ``n`` adjoint systems by
-    CG. Where weights vanish, the certified strong convexity of the lower
-    level is only :math:`\mu = \alpha\xi` (:math:`10^{-4}` with the
-    defaults), so the certificate :math:`\|\nabla E\|/\mu` is pessimistic
-    and cold solves take thousands of iterations; warm starts make most
-    solves short. An absolute bound on :math:`\|x - \hat x\|` grows with
-    the number :math:`N` of pixels, so ``lower_tol=None`` means
-    :math:`10^{-3}\sqrt N` (an RMS error of :math:`10^{-3}` per pixel, 0.1 %
-    of the intensity range). Measured on 64² brain slices (4 training and 4
+    *Cost and accuracy.* Each L-BFGS-B evaluation solves the ``n`` lower levels
+    to the certified error ``lower_tol`` and ``n`` adjoint systems by CG,
+    preconditioned by the inverse Fourier symbol of the Hessian (exact for the
+    data term, :meth:`SmoothedTV.fourier_symbol
+    <odl_bilevel.functionals.SmoothedTV.fourier_symbol>` for the regulariser;
+    plain CG for regularisers without a symbol, such as ``"tv2"``), which
+    matters most when many weights vanish. Where weights vanish, the certified
+    strong convexity of the lower level is only :math:`\mu = \alpha\xi`
+    (:math:`10^{-4}` with the defaults), so the certificate :math:`\|\nabla
+    E\|/\mu` is pessimistic and cold solves take thousands of iterations; warm
+    starts make most solves short. An absolute bound on :math:`\|x - \hat x\|`
+    grows with the number :math:`N` of pixels, so ``lower_tol=None`` means
+    :math:`10^{-3}\sqrt N` (an RMS error of :math:`10^{-3}` per pixel, 0.1 % of
+    the intensity range). Measured on 64² brain slices (4 training and 4
     held-out slices, noise 0.03, free pattern at 30 %, 3 stages):
     :math:`2\cdot10^{-4}\sqrt N`, :math:`10^{-3}\sqrt N` and
-    :math:`5\cdot10^{-3}\sqrt N` took 63k, 66k and 55k lower-level
-    iterations for held-out PSNRs of 34.86, 34.83 and 34.79 dB: the work is
-    set by the number of stages and L-BFGS-B iterations (line-search trial
-    points move far), not by the tolerance. Learning took 20-60 s (3-6
-    stages) for free and about 30 s for Cartesian patterns on 2 cores.
-    The learned patterns generalise only with enough training slices: one
-    weight per pixel can fit the training images and their noise. At 128²,
-    4 slices gave the lowest training error but lost 1.1 dB on held-out
-    slices against variable density, while 12 slices beat it by 0.5 dB and
-    data-adapted by 0.8 dB; use about ten or more slices from 128² on.
-    Part of the training gain is fitted noise: on the training slices with a
-    fresh noise draw the learned pattern lost 1.5-1.8 dB of its training
-    PSNR, while data-adapted and variable density lost nothing (128², 12
-    slices); two noise draws per slice while learning gained only 0.07 dB on
-    held-out slices. How much any pattern can gain is set by the noise: the
-    fully sampled reconstruction bounds it in practice. On 128² slices at
-    30 % (test PSNR, full / data-adapted / variable density / learned):
-    noise 0.03 gave 39.23 / 36.29 / 36.28 / 36.89 dB, noise 0.01 gave
-    46.39 / 38.05 / 41.56 / 42.70 dB. The margin over a random
-    variable-density pattern also depends on how well the regulariser fills
-    in the frequencies that are not sampled: at 256², noise 0.003, 30 %, a
-    pattern learned with :math:`\nu = 10^{-2}` and scored with :math:`\nu`
-    = :math:`10^{-3}`, :math:`10^{-2}`, :math:`3\cdot10^{-2}` (each pattern
-    with its own best :math:`\alpha`) gave 53.54 / 51.98 / 50.54 dB against
-    variable density's 52.80 / 49.68 / 45.65 dB (full sampling 55.99 /
-    55.83 / 53.85 dB): the closer the smoothed TV is to TV, the better random
-    sampling does.
+    :math:`5\cdot10^{-3}\sqrt N` took 63k, 66k and 55k lower-level iterations
+    for held-out PSNRs of 34.86, 34.83 and 34.79 dB: the work is set by the
+    number of stages and L-BFGS-B iterations (line-search trial points move
+    far), not by the tolerance. Learning took 20-60 s (3-6 stages) for free and
+    about 30 s for Cartesian patterns on 2 cores. The learned patterns
+    generalise only with enough training slices: one weight per pixel can fit
+    the training images and their noise. At 128², 4 slices gave the lowest
+    training error but lost 1.1 dB on held-out slices against variable density,
+    while 12 slices beat it by 0.5 dB and data-adapted by 0.8 dB; use about ten
+    or more slices from 128² on. Part of the training gain is fitted noise: on
+    the training slices with a fresh noise draw the learned pattern lost
+    1.5-1.8 dB of its training PSNR, while data-adapted and variable density
+    lost nothing (128², 12 slices); two noise draws per slice while learning
+    gained only 0.07 dB on held-out slices. How much any pattern can gain is
+    set by the noise: the fully sampled reconstruction bounds it in practice.
+    On 128² slices at 30 % (test PSNR, full / data-adapted / variable density /
+    learned): noise 0.03 gave 39.23 / 36.29 / 36.28 / 36.89 dB, noise 0.01 gave
+    46.39 / 38.05 / 41.56 / 42.70 dB. The margin over a random variable-density
+    pattern also depends on how well the regulariser fills in the frequencies
+    that are not sampled: at 256², noise 0.003, 30 %, a pattern learned with
+    :math:`\nu = 10^{-2}` and scored with :math:`\nu` = :math:`10^{-3}`,
+    :math:`10^{-2}`, :math:`3\cdot10^{-2}` (each pattern with its own best
+    :math:`\alpha`) gave 53.54 / 51.98 / 50.54 dB against variable density's
+    52.80 / 49.68 / 45.65 dB (full sampling 55.99 / 55.83 / 53.85 dB): the
+    closer the smoothed TV is to TV, the better random sampling does.
 
     Parameters
     ----------

@@ -30,8 +30,9 @@ Usage::
 ``--size``, ``--n-train``, ``--sigma`` and ``--alpha`` override the configuration's
 ``data.size``, ``data.n_train``, ``data.sigma`` and ``sampling.alpha``. The run
 checkpoints every step under ``OUT/checkpoint`` (``--resume`` continues it). Run time
-on the 2-core development VM: 40 minutes with the default configuration (18 at noise
-0.01), a few minutes at 128^2. Measured 2026-11-26 (12 training / 8 test slices, test
+on the 2-core development VM: 25 minutes with the default configuration (the job 22,
+the three more draws 3; 40 before checkpoints stopped writing vectors as JSON and CG was
+preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12 training / 8 test slices, test
 PSNR in dB; margin = learned free minus the baseline, ceiling = fully sampled minus the
 baseline; v.d. mean: the mean of four draws of variable density):
 
@@ -42,21 +43,26 @@ size   noise  rate  full   learned  data-ad.  var.d.  v.d.    margin d.a.  margi
 256    0.03   30 %  41.18  39.40    38.98     39.17   -       +0.41        +0.23        2.01
 256    0.01   30 %  47.81  45.24    41.75     44.60   -       +3.49        +0.64        3.21
 256    0.003  30 %  55.83  51.98    42.93     49.68   49.74   +9.06        +2.30 (2.24) 6.15
-256    0.003  25 %  55.83  51.15    41.30     48.04   48.34   +9.85        +3.11 (2.81) 7.79
+256    0.003  25 %  55.83  51.15    41.30     48.04   48.34   +9.85        +3.11 (2.80) 7.79
 128    0.003  30 %  53.80  49.73    38.57     46.32   -       +11.16       +3.41        7.48
 =====  =====  ====  =====  =======  ========  ======  ======  ===========  ===========  =======
 
 Targets: 1 dB over data-adapted (met from noise 0.01 down), 3 dB over variable density
 (met at 25 % over the job's draw but not over the mean of four draws, and at 128^2; at
 noise 0.03 it lies beyond full sampling). Learned Cartesian patterns took 2,928 / 2,484 /
-2,436 / 3,312 lower-level solves at 256^2 (rows 1-4), fewer than the paper's 4,192 and
+2,436 / 2,952 lower-level solves at 256^2 (rows 1-4), fewer than the paper's 4,192 and
 than the greedy method's 198,372 (169,356 at 25 %). Commands: the default (25 %);
 ``--sigma 0.03 --alpha 1e-2 --set sampling.rate=0.3``; ``--sigma 0.01 --alpha 3e-3 --set
 sampling.rate=0.3``; ``--set sampling.rate=0.3``; ``--size 128 --set sampling.rate=0.3
 --set 'sampling.patterns=["free"]'``. Rows 1-3 and 5 were measured before beta1 grew
 faster after a stage without progress (learn_sampling_pattern); at 25 % that change took
 the solves from 3,348 to 2,976 (free) and from 4,248 to 3,312 (Cartesian) for test PSNRs
-of 51.12 -> 51.15 and 47.58 -> 47.76 dB. The margin over variable density also depends on
+of 51.12 -> 51.15 and 47.58 -> 47.76 dB. Row 4 as printed is the run with preconditioned
+CG (``implicit_hypergradient``): free 2,988 solves, 410 s, 51.15 dB; Cartesian 2,952
+solves, 349 s, 47.68 dB; against the same code without the preconditioner in the same
+session, CG iterations fell from 52,284 to 20,279 (free) and from 92,037 to 38,298
+(Cartesian), and no adjoint solve hit its 500-iteration cap (before: 8 evaluations with
+non-converged solves). The margin over variable density also depends on
 the regulariser: scored with TV smoothing nu = 1e-3 instead of 1e-2, the 30 % learned
 pattern gains 1.6 dB and variable density 3.1 dB (53.54 vs 52.80).
 

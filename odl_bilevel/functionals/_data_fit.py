@@ -20,6 +20,7 @@ from .._validation import (
 )
 from ..operators._fourier import (
     _check_fft_options,
+    _flip_k,
     _half_spectrum_filter,
     _unitary_fftn,
 )
@@ -248,11 +249,6 @@ class _L2Hessian(HessianOperator):
             self._tmp = g._op.range.element()
         g._op(v, out=self._tmp)
         g._adj(self._tmp, out=out)
-
-
-def _flip_k(arr):
-    """``arr[-k mod n]`` on every axis."""
-    return np.roll(np.flip(arr), 1, axis=tuple(range(arr.ndim)))
 
 
 def _kspace_data(data, shape):

@@ -31,6 +31,11 @@ _PLANNER_EFFORTS = ("FFTW_ESTIMATE", "FFTW_MEASURE", "FFTW_PATIENT", "FFTW_EXHAU
 _LOCAL = threading.local()
 
 
+def _flip_k(arr):
+    """Return ``arr[-k mod n]`` (index reversal modulo n on every axis): the mirror frequency."""
+    return np.roll(np.flip(arr), 1, axis=tuple(range(arr.ndim)))
+
+
 def _check_fft_options(impl, threads, planner_effort):
     """Validate the FFT options; return ``(impl, threads, planner_effort)``."""
     if impl not in ("pyfftw", "numpy"):
@@ -376,8 +381,7 @@ class FourierMultiplier(odl.Operator):
         m = np.array(m, dtype=np.float64)
         if not np.all(np.isfinite(m)):
             raise ValueError("`symbol` contains NaN or Inf")
-        flipped = np.roll(np.flip(m), 1, axis=tuple(range(m.ndim)))
-        if not np.allclose(m, flipped, rtol=1e-12, atol=1e-12 * float(np.abs(m).max())):
+        if not np.allclose(m, _flip_k(m), rtol=1e-12, atol=1e-12 * float(np.abs(m).max())):
             raise ValueError("`symbol` must be symmetric: symbol[k] == symbol[-k]")
         super().__init__(space, space, linear=True)
         self._opts = {"impl": impl, "threads": threads, "planner_effort": planner_effort}

@@ -20,7 +20,7 @@ import numpy as np
 import odl
 
 from .._validation import require_element, require_in_unit_interval, require_unit_cell_space
-from ._fourier import _check_fft_options, _plan
+from ._fourier import _check_fft_options, _flip_k, _plan
 
 __all__ = ["CartesianSampling", "SampledFourier", "free_sampling"]
 
@@ -273,11 +273,6 @@ class SampledFourier(odl.Operator):
 
     def __repr__(self):
         return f"SampledFourier({self.domain!r}, weights=<{self._weights.shape} array>)"
-
-
-def _flip_k(arr):
-    """Return ``arr[-k mod n]`` (index reversal modulo n on every axis)."""
-    return np.roll(np.flip(arr), 1, axis=tuple(range(arr.ndim)))
 
 
 class _SampledFourierAdjoint(odl.Operator):

@@ -68,9 +68,14 @@ Most of the memory at 1024^2 was held by Python-side arrays (``--tracemalloc`` a
 256^2: 210 MiB traced of 367 MiB RSS): the L-BFGS-B evaluation cache and one
 ``IterationRecord`` per iteration, which kept phi and theta as tuples of Python
 floats (64 bytes per pixel and iteration, 64 MiB per iteration at 1024^2). Records
-now hold float64 arrays (16 bytes per pixel and iteration); the table above predates
-that change and the CG preconditioner (``implicit_hypergradient``), and was not
-re-measured.
+now hold float64 arrays (16 bytes per pixel and iteration), and the adjoint systems
+are solved by preconditioned CG (``implicit_hypergradient``). Re-measured after both
+changes (2026-11-26, ``--sizes 256`` and ``--sizes 1024``, each alone on an idle VM, so
+the times are not comparable with the table's, which ran under load): 256^2 6.5 s,
+3,267 lower iterations, 338 CG iterations, 396 Hessian products, peak RSS 324 MiB;
+1024^2 290.5 s, 7,501 lower iterations, 763 CG iterations (was 4,105), 821 Hessian
+products (was 4,167), peak RSS 3,426 MiB (was 4,118), 34.9 ms per iteration or
+product.
 
 References: F. Sherry et al., Learning the sampling pattern for MRI, IEEE Trans. Med.
 Imaging 39(12):4310-4321, 2020.

@@ -157,6 +157,7 @@ SCHEMA = {
         "cartesian_baselines": _Key((bool,), True, None, "true or false"),
         "full_reference": _Key((bool,), True, None, "true or false"),
         "variable_density_power": _Key(_NUM, 3.0, _positive, "positive"),
+        "variable_density_trials": _Key(_INT, 1, _positive, "a positive integer"),
         "greedy": _Key((bool,), True, None, "true or false"),
         "greedy_candidates": _Key(_INT, 0, _nonneg, "a non-negative integer (0: all lines)"),
         "beta_sweep": _Key((list,), [], _rates, "a list of distinct rates in (0, 1)"),

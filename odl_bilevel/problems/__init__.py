@@ -26,14 +26,8 @@ need no solves. Data generation lives in :mod:`odl_bilevel.datasets`.
 
 from ._denoising import denoising_phi, denoising_problem, denoising_weights, reconstruct
 from ._joint import JointDenoisingFit
-from ._patterns import (
-    binary_pattern,
-    data_adapted_pattern,
-    line_pattern,
-    pattern_rate,
-    uniform_random_pattern,
-    variable_density_pattern,
-)
+from ._patterns import binary_pattern, data_adapted_pattern, line_pattern, pattern_rate
+from ._random_patterns import peak_interference, uniform_random_pattern, variable_density_pattern
 from ._sampling import sampling_phi, sampling_problem, sampling_weights, simulate_kspace
 from ._sampling_alpha import optimise_alpha, reconstruct_sampled
 from ._sampling_greedy import greedy_cartesian_pattern
@@ -58,6 +52,7 @@ __all__ = [
     "line_pattern",
     "optimise_alpha",
     "pattern_rate",
+    "peak_interference",
     "reconstruct",
     "reconstruct_sampled",
     "sampling_phi",

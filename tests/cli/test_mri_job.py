@@ -33,6 +33,7 @@ beta_sweep = [0.15]
 compare_regulariser = "h1"
 lower_max_iter = 300
 cg_tol = 1e-2
+variable_density_trials = 3
 """
 
 ROW_KEYS = {
@@ -108,6 +109,17 @@ def test_mri_job_writes_the_table(tiny_run, capsys):
     reference = table[names.index("fully_sampled")]
     assert reference["method"] == "fully sampled (reference)" and reference["sampling"] == "full"
     assert np.all(patterns["fully_sampled"] == 1.0)
+    # variable density: the least interfering of variable_density_trials draws, sampling.seed 0
+    from odl_bilevel.problems import variable_density_pattern
+
+    for cartesian in (False, True):
+        expected = variable_density_pattern(
+            (SIZE, SIZE), RATE, cartesian=cartesian, trials=3, rng=0
+        )
+        name = "variable_density_" + ("cartesian" if cartesian else "free")
+        np.testing.assert_array_equal(patterns[name], expected)
+        plain = variable_density_pattern((SIZE, SIZE), RATE, cartesian=cartesian, rng=0)
+        assert not np.array_equal(expected, plain)  # the option reached the pattern
     solves = {row["name"]: row["lower_solves"] for row in table}
     assert solves["learned_free"] > 0 and solves["data_adapted_free"] > 0  # the alpha search
     greedy = result["greedy"]

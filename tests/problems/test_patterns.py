@@ -4,11 +4,12 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from odl_bilevel.problems._patterns import (
+from odl_bilevel.problems import (
     binary_pattern,
     data_adapted_pattern,
     line_pattern,
     pattern_rate,
+    peak_interference,
     uniform_random_pattern,
     variable_density_pattern,
 )
@@ -210,6 +211,86 @@ def test_variable_density_cartesian_prefers_central_lines():
     lines = hits[:, 0] / n
     dist = np.abs(np.fft.fftfreq(shape[0]))
     assert lines[(dist > 0) & (dist < 0.12)].mean() > 3 * lines[dist > 0.3].mean()
+
+
+def _vd_density(shape, rate, power=3.0):
+    radius = _radius(shape).ravel()
+    k = _k(rate, radius.size)
+    return np.concatenate(([1.0], _lustig_density(radius[1:], power, k - 1))).reshape(shape)
+
+
+def test_peak_interference_is_the_largest_off_origin_psf_modulus():
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.2, 1.0, (8, 6))
+    s = (rng.random((8, 6)) < p).astype(float)
+    # the transform point-spread function by an explicit inverse DFT matrix
+    f0, f1 = (np.exp(2j * np.pi * np.outer(np.arange(n), np.arange(n)) / n) / n for n in (8, 6))
+    psf = np.abs(f0 @ (s / p) @ f1.T)
+    assert peak_interference(s, p) == pytest.approx(psf.ravel()[1:].max(), rel=1e-12)
+    assert peak_interference(np.ones((8, 6)), np.ones((8, 6))) == pytest.approx(0.0, abs=1e-15)
+    # entries with density 0 are never sampled and contribute nothing
+    p[0, 1], s[0, 1] = 0.0, 0.0
+    assert np.isfinite(peak_interference(s, p))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "density", "match"),
+    [
+        (np.ones(4), np.ones(5), "same shape"),
+        (np.ones(1), np.ones(1), "at least 2"),
+        (np.array([1.0, 1, 0, 0]), np.array([1.0, 0, 0.5, 0.5]), "density` is 0"),
+        (np.array([1.0, 2, 0, 0]), np.full(4, 0.5), "`pattern` must lie in"),
+        (np.ones(4), np.array([1.0, 1, 1, np.nan]), "`density` contains NaN"),
+    ],
+)
+def test_peak_interference_rejects(pattern, density, match):
+    with pytest.raises(ValueError, match=match):
+        peak_interference(pattern, density)
+
+
+@pytest.mark.parametrize("cartesian", [False, True])
+def test_variable_density_trials_keep_the_least_interfering_draw(cartesian):
+    shape, rate, trials = ((64, 4), 0.25, 6) if cartesian else ((24, 24), 0.25, 6)
+    grid = shape[:1] if cartesian else shape
+    density = _vd_density(grid, rate)
+
+    def level(s):
+        return peak_interference(s[:, 0] if cartesian else s, density)
+
+    best = variable_density_pattern(shape, rate, cartesian=cartesian, trials=trials, rng=5)
+    # the same generator state drawn one pattern at a time gives the candidates
+    gen = np.random.default_rng(5)
+    draws = [
+        variable_density_pattern(shape, rate, cartesian=cartesian, rng=gen) for _ in range(trials)
+    ]
+    levels = [level(s) for s in draws]
+    np.testing.assert_array_equal(best, draws[int(np.argmin(levels))])
+    assert pattern_rate(best) == pattern_rate(draws[0])
+    # trials=1 is the plain first draw
+    np.testing.assert_array_equal(
+        variable_density_pattern(shape, rate, cartesian=cartesian, trials=1, rng=5), draws[0]
+    )
+
+
+def test_variable_density_trials_lower_the_interference_on_average():
+    shape, rate = (32, 32), 0.2
+    density = _vd_density(shape, rate)
+    plain = [
+        peak_interference(variable_density_pattern(shape, rate, rng=s), density) for s in range(20)
+    ]
+    chosen = [
+        peak_interference(variable_density_pattern(shape, rate, trials=10, rng=s), density)
+        for s in range(20)
+    ]
+    assert np.mean(chosen) < np.mean(plain) and np.max(chosen) <= np.max(plain)
+
+
+@pytest.mark.parametrize(
+    ("trials", "error"), [(0, ValueError), (2.0, TypeError), (True, TypeError)]
+)
+def test_variable_density_rejects_trials(trials, error):
+    with pytest.raises(error, match="`trials`"):
+        variable_density_pattern((8, 8), 0.5, trials=trials, rng=0)
 
 
 def test_uniform_pattern_reaches_high_frequencies_more_than_variable_density():

@@ -12,6 +12,7 @@ from registry import all_cases
 from odl_bilevel.operators import unit_cell_space
 from odl_bilevel.testing import (
     check_adjoint,
+    check_fourier_majorant,
     check_gradient,
     check_hessian,
     check_param_derivative,
@@ -60,5 +61,9 @@ def test_registry(case, shape, dtype):
         check_hessian(obj, x, rng=rng)
         if hasattr(obj, "params") and obj.params.size:
             check_param_derivative(obj, x, rng=rng)
+        if getattr(obj, "fourier_majorant", lambda: None)() is not None:
+            check_fourier_majorant(obj, rng=rng)  # at zero and at a random point
+            if x is not None:
+                check_fourier_majorant(obj, x, rng=rng)
     else:  # pragma: no cover - registry typo
         raise ValueError(case.kind)

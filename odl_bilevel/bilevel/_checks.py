@@ -9,7 +9,7 @@ import numpy as np
 
 from ..functionals import ParametrisedFunctional
 from ..solvers import SolverStatus
-from ._tasks import SMOOTH_SOLVERS
+from ._tasks import SMOOTH_SOLVERS, SOLVER_OPTIONS
 
 __all__ = ["check_energies", "check_executor", "check_int", "mean_hypergradient", "summary"]
 
@@ -33,6 +33,22 @@ def check_executor(executor):
             f"{type(executor).__name__}"
         )
     return executor
+
+
+def check_solver_options(options, solver):
+    """Return ``options`` as a dict of keyword options that ``solver`` takes (copied)."""
+    if options is None:
+        return {}
+    if not isinstance(options, dict):
+        raise TypeError(f"`solver_options` must be a dict or None, got {type(options).__name__}")
+    allowed = SOLVER_OPTIONS[solver]
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"`solver_options` has {unknown}, which solver {solver!r} does not take; "
+            f"allowed: {list(allowed)}"
+        )
+    return dict(options)
 
 
 def check_energies(energies, solver, name, reference=None):

@@ -25,9 +25,17 @@ import numpy as np
 
 from .._validation import require_element, require_nonnegative, require_positive
 from ..solvers import WorkLedger
-from ._checks import check_energies, check_executor, check_int, mean_hypergradient, summary
+from ._checks import (
+    check_energies,
+    check_executor,
+    check_int,
+    check_solver_options,
+    mean_hypergradient,
+    summary,
+)
 from ._losses import SquaredError, loss_error_bound
 from ._parameters import ParameterMap, as_phi
+from ._problem_attributes import ProblemAttributes
 from ._problem_views import ProblemViews
 from ._results import (
     HypergradientEvaluation,
@@ -43,7 +51,7 @@ __all__ = ["BilevelProblem"]
 _logger = logging.getLogger(__name__)
 
 
-class BilevelProblem(ProblemViews):
+class BilevelProblem(ProblemAttributes, ProblemViews):
     r"""Bilevel learning problem: the upper objective, its hypergradient and per-sample solves.
 
     .. math::
@@ -73,6 +81,11 @@ class BilevelProblem(ProblemViews):
         Lower-level solver; ``"pdhg"`` serves :meth:`objective`,
         :meth:`residuals` and :meth:`reconstruct` only (no hypergradients of
         nonsmooth energies).
+    solver_options : dict, optional
+        More keyword arguments of the solver, e.g. ``{"preconditioner": None}``
+        (plain instead of preconditioned FISTA) or ``{"momentum": "nesterov"}``
+        (FISTA: ``L``, ``mu``, ``momentum``, ``preconditioner``; gradient
+        descent: ``L``, ``mu``).
     lower_tol : float
         Default tolerance on the certified lower-level error
         :math:`\varepsilon_i \ge \|x_i - \hat x_i\|`.
@@ -141,6 +154,7 @@ class BilevelProblem(ProblemViews):
         penalty=None,
         loss=None,
         solver="fista",
+        solver_options=None,
         lower_tol=1e-6,
         lower_max_iter=5000,
         cg_tol=1e-6,
@@ -150,6 +164,7 @@ class BilevelProblem(ProblemViews):
         if solver not in SOLVERS:
             raise ValueError(f"`solver` must be one of {SOLVERS}, got {solver!r}")
         self._solver = solver
+        self._solver_options = check_solver_options(solver_options, solver)
         self._energies = check_energies(energies, solver, "energies")
         domain = self._energies[0].domain
         n = len(self._energies)
@@ -203,91 +218,6 @@ class BilevelProblem(ProblemViews):
         self._w_warm = [None] * n
         self._y_warm = [None] * n
         self.ledger = WorkLedger()
-
-    # -- attributes ----------------------------------------------------------------------
-    @property
-    def n_samples(self):
-        """Number :math:`n` of training samples."""
-        return len(self._energies)
-
-    @property
-    def domain(self):
-        """Space of the lower-level variable :math:`x`."""
-        return self._energies[0].domain
-
-    @property
-    def energies(self):
-        """The lower-level energies (tuple)."""
-        return self._energies
-
-    @property
-    def targets(self):
-        """The ground truths :math:`x_i^\\dagger` (tuple of elements)."""
-        return self._targets
-
-    @property
-    def parameter_map(self):
-        """The :class:`ParameterMap` :math:`\\theta = T(\\varphi)`."""
-        return self._map
-
-    @property
-    def penalty(self):
-        """The penalty :math:`J` or ``None``."""
-        return self._penalty
-
-    @property
-    def loss(self):
-        """The upper loss :math:`\\ell`."""
-        return self._loss
-
-    @property
-    def solver(self):
-        """Name of the lower-level solver."""
-        return self._solver
-
-    @property
-    def lower_tol(self):
-        """Default tolerance on the certified lower-level error."""
-        return self._lower_tol
-
-    @property
-    def lower_max_iter(self):
-        """Default iteration cap of a lower-level solve."""
-        return self._lower_max_iter
-
-    @property
-    def cg_tol(self):
-        """Default relative-residual tolerance of CG."""
-        return self._cg_tol
-
-    @property
-    def cg_max_iter(self):
-        """Default iteration cap of CG."""
-        return self._cg_max_iter
-
-    @property
-    def executor(self):
-        """The executor of the per-sample tasks (``None``: inline); settable."""
-        return self._executor
-
-    @executor.setter
-    def executor(self, executor):
-        self._executor = check_executor(executor)
-
-    @property
-    def warm_starts(self):
-        """Last finite lower-level solution per sample (list; ``None`` where none yet)."""
-        return list(self._x_warm)
-
-    @property
-    def adjoint_warm_starts(self):
-        """Last adjoint :math:`w_i` per sample (list; ``None`` where none yet)."""
-        return list(self._w_warm)
-
-    def reset_warm_starts(self):
-        """Forget all warm starts (the next solves start from zero)."""
-        n = self.n_samples
-        self._x_warm, self._w_warm, self._y_warm = [None] * n, [None] * n, [None] * n
 
     # -- helpers -------------------------------------------------------------------------
     def theta(self, phi):
@@ -368,6 +298,7 @@ class BilevelProblem(ProblemViews):
                 x0=self._x_warm[i] if warm_start else None,
                 y0=self._y_warm[i] if warm_start else None,
                 solver=self._solver,
+                solver_options=self._solver_options,
                 tol=tol,
                 max_iter=max_iter,
             )
@@ -536,6 +467,7 @@ class BilevelProblem(ProblemViews):
                 target=self._targets[i],
                 loss=self._loss,
                 solver=self._solver,
+                solver_options=self._solver_options,
                 tol=tol,
                 max_iter=max_iter,
                 cg_tol=cg_tol,

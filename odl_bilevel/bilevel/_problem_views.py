@@ -125,7 +125,7 @@ class ProblemViews:
         max_iter = self._max_iter(max_iter, self._lower_max_iter, "max_iter")
         tasks = [
             dict(energy=E, theta=theta, x0=None, y0=None, solver=self._solver, tol=tol,
-                 max_iter=max_iter)
+                 max_iter=max_iter, solver_options=self._solver_options)
             for E in energies
         ]
         out = self._map_tasks(solve_task, tasks)

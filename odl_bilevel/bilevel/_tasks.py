@@ -23,20 +23,27 @@ import math
 from ..hypergradients import implicit_hypergradient
 from ..solvers import fista, gradient_descent, pdhg_solve
 
-__all__ = ["SMOOTH_SOLVERS", "SOLVERS", "hypergradient_task", "solve_task"]
+__all__ = ["SMOOTH_SOLVERS", "SOLVERS", "SOLVER_OPTIONS", "hypergradient_task", "solve_task"]
 
 #: Lower-level solvers for smooth strongly convex energies.
 SMOOTH_SOLVERS = ("fista", "gradient_descent")
 #: All lower-level solver names accepted by :class:`BilevelProblem`.
 SOLVERS = (*SMOOTH_SOLVERS, "pdhg")
+#: Keyword options of each solver that a :class:`BilevelProblem` may pass on.
+SOLVER_OPTIONS = {
+    "fista": ("L", "mu", "momentum", "preconditioner"),
+    "gradient_descent": ("L", "mu"),
+    "pdhg": (),
+}
 
 
-def _solve(energy, x0, y0, solver, tol, max_iter):
+def _solve(energy, x0, y0, solver, tol, max_iter, options=None):
     """Solve ``energy`` (already at theta); return ``(SolverResult, error)``."""
+    options = options or {}
     if solver == "fista":
-        result = fista(energy, x0, tol=tol, max_iter=max_iter)
+        result = fista(energy, x0, tol=tol, max_iter=max_iter, **options)
     elif solver == "gradient_descent":
-        result = gradient_descent(energy, x0, tol=tol, max_iter=max_iter)
+        result = gradient_descent(energy, x0, tol=tol, max_iter=max_iter, **options)
     elif solver == "pdhg":
         result = pdhg_solve(
             energy.pdhg_form(),
@@ -53,7 +60,7 @@ def _solve(energy, x0, y0, solver, tol, max_iter):
     return result, (error if math.isfinite(error) else math.inf)
 
 
-def solve_task(energy, theta, x0, y0, *, solver, tol, max_iter):
+def solve_task(energy, theta, x0, y0, *, solver, tol, max_iter, solver_options=None):
     r"""Solve the lower level of one sample at :math:`\theta`.
 
     Parameters
@@ -73,6 +80,8 @@ def solve_task(energy, theta, x0, y0, *, solver, tol, max_iter):
         the part the loss reads).
     max_iter : int
         Iteration cap (reported as status ``MAX_ITER``, not raised).
+    solver_options : dict, optional
+        More keyword arguments of the solver (:data:`SOLVER_OPTIONS`).
 
     Returns
     -------
@@ -80,11 +89,23 @@ def solve_task(energy, theta, x0, y0, *, solver, tol, max_iter):
     error : float
         Certified :math:`\varepsilon \ge \|x - \hat x\|`.
     """
-    return _solve(energy.with_params(theta), x0, y0, solver, tol, max_iter)
+    return _solve(energy.with_params(theta), x0, y0, solver, tol, max_iter, solver_options)
 
 
 def hypergradient_task(
-    energy, theta, x0, w0, target, loss, *, solver, tol, max_iter, cg_tol, cg_max_iter
+    energy,
+    theta,
+    x0,
+    w0,
+    target,
+    loss,
+    *,
+    solver,
+    tol,
+    max_iter,
+    cg_tol,
+    cg_max_iter,
+    solver_options=None,
 ):
     r"""Solve one sample's lower level at :math:`\theta`, then its implicit hypergradient.
 
@@ -104,7 +125,7 @@ def hypergradient_task(
         bound; ``None`` if the lower-level iterate is not finite.
     """
     E = energy.with_params(theta)
-    result, error = _solve(E, x0, None, solver, tol, max_iter)
+    result, error = _solve(E, x0, None, solver, tol, max_iter, solver_options)
     if not math.isfinite(error):
         return result, error, None
     x = result.x

@@ -236,6 +236,42 @@ class ParametrisedFunctional(odl.functionals.Functional):
         """
         return None
 
+    def fourier_majorant(self):
+        r"""Fourier symbol :math:`m` of a global majorant of the Hessian, or None.
+
+        A real array over the DFT grid (NumPy's ``fftfreq`` order) or a
+        scalar, with :math:`m_k = m_{-k} \ge 0`, such that for every :math:`x`
+
+        .. math::
+
+            \nabla^2_xF(x) \preceq \mathrm{Re}\,F^H\mathrm{diag}(m)F,
+
+        i.e. :math:`F` is 1-smooth in the metric of :math:`M = F^H\mathrm{diag}(m)F`:
+        :math:`F(x + d) \le F(x) + \langle\nabla F(x), d\rangle + \frac12\langle d, Md\rangle`.
+        :func:`~odl_bilevel.solvers.fista` then takes the step
+        :math:`M^{-1}\nabla E` (preconditioned FISTA) instead of
+        :math:`\nabla E/L`. Unlike :meth:`fourier_symbol` this must be a true
+        bound (checked by :func:`~odl_bilevel.testing.check_fourier_majorant`);
+        the base class has none (None).
+        """
+        return None
+
+    def majorant_preconditioner(self):
+        r""":math:`M^{-1}` for preconditioned FISTA, from :meth:`fourier_majorant`, or None.
+
+        :class:`~odl_bilevel.operators.FourierMultiplier` with symbol
+        :math:`1/m` when the majorant :math:`m` is an array over the DFT grid
+        with :math:`m > 0` everywhere; None otherwise (no majorant, or a
+        scalar one, which is plain FISTA with step :math:`1/m`).
+        """
+        m = self.fourier_majorant()
+        if m is None:
+            return None
+        m = np.asarray(m, dtype=np.float64)
+        if m.shape != tuple(self.domain.shape) or not (np.all(np.isfinite(m)) and m.min() > 0.0):
+            return None
+        return FourierMultiplier(self.domain, 1.0 / m)
+
     def hessian_preconditioner(self, x):
         r"""An SPD approximation :math:`M \approx (\nabla^2_xF(x))^{-1}` for CG, or None.
 
@@ -325,6 +361,16 @@ class ParametrisedSum(ParametrisedFunctional):
             if h is None:
                 return None
             total = total + np.asarray(h, dtype=np.float64)
+        return total
+
+    def fourier_majorant(self):
+        """The sum of the summands' majorants; None if one of them has none."""
+        total = 0.0
+        for f in self._terms:
+            m = f.fourier_majorant()
+            if m is None:
+                return None
+            total = total + np.asarray(m, dtype=np.float64)
         return total
 
     def _blocks(self, theta):

@@ -512,6 +512,10 @@ class SampledDataFit(ParametrisedFunctional):
         """
         return self._w_sym
 
+    def fourier_majorant(self):
+        r"""Exact: the constant Hessian's symbol :math:`W_{\rm sym}` (:meth:`fourier_symbol`)."""
+        return self._w_sym
+
 
 class _SampledGradient(odl.Operator):
     r""":math:`x\mapsto Hx - b` with one r2c/c2r pair on cached buffers."""

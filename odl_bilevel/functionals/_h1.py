@@ -133,6 +133,15 @@ class H1Seminorm(ParametrisedFunctional):
         """
         return self._weight * self._grad.gram_symbol()
 
+    def fourier_majorant(self):
+        r"""The symbol :math:`w\lambda` of the periodic :math:`w\nabla^T\nabla`, a majorant.
+
+        The Neumann forward differences are the periodic ones without the
+        wrap-around difference, so :math:`\|\nabla x\|^2 \le
+        \langle x, F^H\mathrm{diag}(\lambda)F x\rangle` for every :math:`x`.
+        """
+        return self._weight * self._grad.gram_symbol()
+
 
 class _H1Gradient(HessianOperator):
     """``x -> weight grad^T grad x``; linear, so it is its own derivative."""

@@ -458,3 +458,17 @@ class SmoothedTV(_SmoothedNorm):
         np.sqrt(rho, out=rho)
         w_bar = 1.0 / float(np.mean(rho, dtype=float))
         return self._alpha * w_bar * self._op.gram_symbol()
+
+    def fourier_majorant(self):
+        r"""The symbol :math:`(\alpha/\nu)\lambda`: a majorant of the Hessian at every :math:`x`.
+
+        The pointwise Hessian :math:`wI - w^3gg^T` has norm at most
+        :math:`1/\nu` (module notes), so
+        :math:`\nabla^2F(x) \preceq (\alpha/\nu)\nabla^T\nabla`; and the
+        Neumann forward differences are the periodic ones without the
+        wrap-around difference, so :math:`\nabla^T\nabla \preceq
+        F^H\mathrm{diag}(\lambda)F` with :math:`\lambda` the periodic symbol
+        (:meth:`~odl_bilevel.operators.NeumannGradient.gram_symbol`). Tight
+        where the image is flat (:math:`|\nabla x| \ll \nu`).
+        """
+        return (self._alpha / self._nu) * self._op.gram_symbol()

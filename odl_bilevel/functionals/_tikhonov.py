@@ -80,6 +80,10 @@ class Tikhonov(ParametrisedFunctional):
         r"""Exact: :math:`\xi` (the Hessian is :math:`\xi I`)."""
         return self._xi
 
+    def fourier_majorant(self):
+        r"""Exact: :math:`\xi` (the Hessian is :math:`\xi I`)."""
+        return self._xi
+
     @property
     def gradient(self):
         r""":math:`\nabla_x F(x) = \xi x` as an operator; its derivative is :math:`\xi I`."""

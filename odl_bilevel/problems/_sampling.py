@@ -164,6 +164,7 @@ def sampling_problem(
     alpha_bounds=(1e-6, 1e2),
     penalty=None,
     solver="fista",
+    solver_options=None,
     lower_tol=1e-6,
     lower_max_iter=5000,
     cg_tol=1e-6,
@@ -288,8 +289,9 @@ def sampling_problem(
         (:class:`~odl_bilevel.bilevel.L1Penalty` on the sampling parameters
         only, not on :math:`\alpha`); or any penalty on :math:`\theta`.
     solver : {"fista", "gradient_descent"}, optional
-        Lower-level solver.
-    lower_tol, lower_max_iter, cg_tol, cg_max_iter, executor
+        Lower-level solver. FISTA is preconditioned by the energy's Fourier
+        majorant (smoothed TV and :math:`H^1`; see :class:`~odl_bilevel.solvers.FISTA`).
+    solver_options, lower_tol, lower_max_iter, cg_tol, cg_max_iter, executor
         As in :class:`~odl_bilevel.bilevel.BilevelProblem`.
     impl, planner_effort : str, optional
         FFT options of the data term, as in
@@ -409,6 +411,7 @@ def sampling_problem(
         parameter_map=parameter_map,
         penalty=penalty,
         solver=solver,
+        solver_options=solver_options,
         lower_tol=lower_tol,
         lower_max_iter=lower_max_iter,
         cg_tol=cg_tol,

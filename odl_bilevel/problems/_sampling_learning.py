@@ -83,6 +83,7 @@ def learn_sampling_pattern(
     alpha_bounds=(1e-5, 1.0),
     reoptimise_alpha=True,
     solver="fista",
+    solver_options=None,
     lower_tol=None,
     lower_max_iter=5000,
     cg_tol=1e-3,
@@ -253,6 +254,10 @@ def learn_sampling_pattern(
         Run :func:`optimise_alpha` on the binary pattern.
     solver : {"fista", "gradient_descent"}, optional
         Lower-level solver.
+    solver_options : dict, optional
+        More options of the lower-level solver during learning, as in
+        :class:`~odl_bilevel.bilevel.BilevelProblem` (e.g.
+        ``{"preconditioner": None}`` for plain instead of preconditioned FISTA).
     lower_tol : float or None, optional
         Certified lower-level error :math:`\|x - \hat x\|`; None:
         :math:`10^{-3}\sqrt N`.
@@ -353,6 +358,7 @@ def learn_sampling_pattern(
         weight_bounds=weight_bounds,
         alpha_bounds=alpha_bounds,
         solver=solver,
+        solver_options=solver_options,
         lower_tol=1.0,  # replaced below, once the image shape is known
         lower_max_iter=lower_max_iter,
         cg_tol=cg_tol,
@@ -370,6 +376,7 @@ def learn_sampling_pattern(
         parameter_map=problem.parameter_map,
         penalty=penalty,
         solver=solver,
+        solver_options=problem.solver_options,
         lower_tol=lower_tol,
         lower_max_iter=lower_max_iter,
         cg_tol=cg_tol,

@@ -20,6 +20,8 @@ interest, so the certificate is checked at every iteration.
 import logging
 import math
 
+import odl
+
 from .._validation import as_float, require_nonnegative, require_positive
 from ._common import Clock, check_callback, check_int, finite, start_point
 from ._result import SolverResult, SolverStatus
@@ -33,9 +35,16 @@ MOMENTUM_RULES = ("constant", "nesterov", "restart")
 _logger = logging.getLogger(__name__)
 
 
-def _constants(E, L, mu):
-    """Return ``(L, mu)`` as floats, from the keywords or from ``E``."""
-    if L is None:
+def _constants(E, L, mu, *, metric=False):
+    """Return ``(L, mu)`` as floats, from the keywords or from ``E``.
+
+    With ``metric=True`` (a preconditioned solver) ``L`` is the Lipschitz
+    constant in the preconditioner's metric, 1 by default, and is not
+    compared with the Euclidean ``mu``.
+    """
+    if L is None and metric:
+        L = 1.0
+    elif L is None:
         L = getattr(E, "grad_lipschitz", math.nan)
         L = float(L) if L is not None else math.nan
         if not (math.isfinite(L) and L > 0):
@@ -60,7 +69,7 @@ def _constants(E, L, mu):
             f"`mu` must be positive (the certificate ||grad E(x)||/mu needs strong "
             f"convexity), got {mu}"
         )
-    if mu > L:
+    if mu > L and not metric:
         raise ValueError(f"`mu` must not exceed `L`, got mu={mu} > L={L}")
     return L, mu
 
@@ -77,7 +86,8 @@ class _SmoothSolver:
                 raise TypeError(
                     f"`E` must be a functional with a `gradient`, got {type(E).__name__}"
                 )
-            self._L, self._mu = _constants(E, L, mu)
+            self._precond = self._resolve_metric(E)
+            self._L, self._mu = _constants(E, L, mu, metric=self._precond is not None)
             self._tol = require_nonnegative(tol, "tol")
             self._max_iter = check_int(max_iter, "max_iter", minimum=0)
             self._callback = check_callback(callback)
@@ -98,6 +108,10 @@ class _SmoothSolver:
         self._clock = clock
 
     # -- subclass hooks ---------------------------------------------------------------
+    def _resolve_metric(self, E):
+        """The preconditioner (linear operator on ``E.domain``), or None (Euclidean)."""
+        return None
+
     def _setup(self):
         """Allocate method-specific buffers (called before the first gradient)."""
 
@@ -368,10 +382,36 @@ class FISTA(_SmoothSolver):
     the gradient evaluated at the extrapolated point, so the iterate reported
     (``solver.x`` and ``result.x``) is :math:`y_k`, the point where the
     certificate holds exactly. One gradient evaluation per iteration.
+
+    *Preconditioned FISTA.* With an SPD :math:`M` that majorises the Hessian,
+    :math:`\nabla^2E(x) \preceq LM` for every :math:`x`, :math:`E` is
+    :math:`L`-smooth in the metric :math:`\|d\|_M^2 = \langle d, Md\rangle`
+    and the same scheme runs in that metric,
+    :math:`x_{k+1} = y_k - \frac1L M^{-1}\nabla E(y_k)` (the restart test is
+    unchanged). ``preconditioner="auto"`` (default) uses
+    :math:`M = \mathrm{Re}\,F^H\mathrm{diag}(m)F` when the energy has a
+    Fourier majorant :math:`m`
+    (:meth:`~odl_bilevel.functionals.ParametrisedFunctional.fourier_majorant`:
+    the MRI sampling energies with smoothed TV or :math:`H^1`, whose data
+    term :math:`F^HS^2F` is diagonal in Fourier), applied by one real FFT
+    pair per iteration, and :math:`L = 1`. It scales every frequency by its
+    own curvature: sampled frequencies by about 1, unsampled ones by the
+    regulariser's :math:`\alpha\lambda_k/\nu + \alpha\xi`, which plain FISTA
+    treats with the global step :math:`1/L`. On 256² brain slices (smoothed
+    TV, :math:`\alpha = 3\cdot10^{-4}`, 25 % patterns) it needed 4-11 times
+    fewer iterations for the same certificate. The certificate is the same
+    (Euclidean) one, so the accuracy guarantee does not change. Energies
+    without a majorant (and ``momentum="constant"``, which needs
+    :math:`\mu` in the metric) run unpreconditioned.
     """
         + _COMMON_PARAMS
         + r"""    momentum : {"constant", "nesterov", "restart"}, optional
         Momentum rule, see above.
+    preconditioner : "auto" or odl.Operator or None, optional
+        ``"auto"``: :math:`M^{-1}` from the energy's Fourier majorant when it
+        has one; an operator: :math:`M^{-1}` itself (linear, self-adjoint,
+        positive definite on ``E.domain``, with ``L`` then the Lipschitz
+        constant in the metric of :math:`M`, default 1); None: plain FISTA.
 """
         + _RAISES
         + r"""
@@ -410,6 +450,7 @@ class FISTA(_SmoothSolver):
         L=None,
         mu=None,
         momentum="restart",
+        preconditioner="auto",
         callback=None,
     ):
         if momentum not in MOMENTUM_RULES:
@@ -418,6 +459,7 @@ class FISTA(_SmoothSolver):
                 f"got {momentum!r}"
             )
         self._momentum = momentum
+        self._requested = preconditioner
         super().__init__(E, x0, tol=tol, max_iter=max_iter, L=L, mu=mu, callback=callback)
 
     @property
@@ -425,19 +467,58 @@ class FISTA(_SmoothSolver):
         """The momentum rule, ``"constant"``, ``"nesterov"`` or ``"restart"``."""
         return self._momentum
 
+    @property
+    def preconditioner(self):
+        r"""The operator :math:`M^{-1}` of the step, or None (plain FISTA)."""
+        return self._precond
+
+    def _resolve_metric(self, E):
+        requested = self._requested
+        if requested is None:
+            return None
+        if isinstance(requested, str):
+            if requested != "auto":
+                raise ValueError(
+                    f"`preconditioner` must be 'auto', None or an operator, got {requested!r}"
+                )
+            build = getattr(E, "majorant_preconditioner", None)
+            if self._momentum == "constant" or not callable(build):
+                return None
+            return build()
+        if not isinstance(requested, odl.Operator):
+            raise TypeError(
+                f"`preconditioner` must be 'auto', None or an odl.Operator, got "
+                f"{type(requested).__name__}"
+            )
+        if not requested.is_linear or requested.domain != E.domain or requested.range != E.domain:
+            raise ValueError(
+                "`preconditioner` must be a linear operator from E.domain to E.domain, got "
+                f"{requested!r}"
+            )
+        if self._momentum == "constant":
+            raise ValueError(
+                '`momentum="constant"` needs the strong-convexity modulus in the metric of '
+                "`preconditioner`; use 'restart' or 'nesterov' with a preconditioner"
+            )
+        return requested
+
     def _setup(self):
         self._step = 1.0 / self._L
-        sq = math.sqrt(self._mu / self._L)
+        sq = math.sqrt(min(self._mu / self._L, 1.0))
         self._beta = (1.0 - sq) / (1.0 + sq)
         self._t = 1.0
         # self._x is y_k (where the gradient lives); x_prev is x_k.
         self._x_prev = self._ops.element_copy(self._x)
         self._spare = self._E.domain.element()
+        self._direction = self._g if self._precond is None else self._E.domain.element()
 
     def _iterate(self):
         ops = self._ops
         y, x_prev, x_new = self._x, self._x_prev, self._spare
-        ops.lincomb(-self._step, self._g, 1.0, y, out=x_new)  # x_{k+1} = y_k - g/L
+        if self._precond is not None:
+            self._precond(self._g, out=self._direction)  # M^{-1} grad E(y_k)
+        # x_{k+1} = y_k - M^{-1} g / L (M = I without preconditioner)
+        ops.lincomb(-self._step, self._direction, 1.0, y, out=x_new)
         if self._momentum == "constant":
             beta = self._beta
         else:
@@ -489,6 +570,7 @@ def fista(
     L=None,
     mu=None,
     momentum="restart",
+    preconditioner="auto",
     callback=None,
 ):
     r"""Minimise :math:`E` by FISTA until :math:`\|\nabla E(y_k)\|/\mu \le` ``tol``.
@@ -504,12 +586,16 @@ def fista(
         L=L,
         mu=mu,
         momentum=momentum,
+        preconditioner=preconditioner,
         callback=callback,
     ).run()
 
 
 _MOMENTUM_PARAM = r"""    momentum : {"constant", "nesterov", "restart"}, optional
         Momentum rule (see :class:`FISTA`).
+    preconditioner : "auto" or odl.Operator or None, optional
+        :math:`M^{-1}` of preconditioned FISTA (see :class:`FISTA`); ``"auto"``
+        takes it from the energy's Fourier majorant when it has one.
 """
 
 fista.__doc__ = (fista.__doc__ or "") + (

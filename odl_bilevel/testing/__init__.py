@@ -6,6 +6,7 @@ Nothing in the library imports this subpackage; it imports the library.
 from ._checks import (
     CheckResult,
     check_adjoint,
+    check_fourier_majorant,
     check_gradient,
     check_hessian,
     check_param_derivative,
@@ -15,6 +16,7 @@ from ._checks import (
 __all__ = [
     "CheckResult",
     "check_adjoint",
+    "check_fourier_majorant",
     "check_gradient",
     "check_hessian",
     "check_param_derivative",

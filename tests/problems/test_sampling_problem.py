@@ -296,3 +296,22 @@ def test_bad_data_is_named(rng):
         sampling_problem([clean[0], np.zeros(4)], kspace)
     with pytest.raises(TypeError, match=r"`clean\[0\]`"):
         sampling_problem([kspace[0], kspace[1]], kspace)
+
+
+def test_solver_options_switch_the_preconditioner(rng):
+    clean, kspace = _data(rng, (24, 24), n=2, sigma=0.01)
+    kwargs = dict(alpha=1e-3, nu=1e-2, xi=1e-2, lower_tol=1e-6, cg_tol=1e-8)
+    pre = sampling_problem(clean, kspace, **kwargs)
+    plain = sampling_problem(clean, kspace, solver_options={"preconditioner": None}, **kwargs)
+    assert pre.solver_options == {} and plain.solver_options == {"preconditioner": None}
+    phi = sampling_phi(pre, np.where(rng.uniform(size=24 * 24) < 0.3, 1.0, 0.05))
+    a, b = pre.value_and_gradient(phi), plain.value_and_gradient(phi)
+    # same certified answer, fewer lower-level iterations with the preconditioner
+    assert a.value == pytest.approx(b.value, rel=1e-6)
+    scale = np.abs(b.gradient).max()
+    np.testing.assert_allclose(a.gradient, b.gradient, rtol=1e-3, atol=1e-3 * scale)
+    assert 2 * pre.ledger.lower_iterations < plain.ledger.lower_iterations
+    with pytest.raises(ValueError, match="`solver_options`"):
+        sampling_problem(clean, kspace, solver_options={"tol": 1e-3})
+    with pytest.raises(TypeError, match="`solver_options`"):
+        sampling_problem(clean, kspace, solver_options=[("momentum", "nesterov")])

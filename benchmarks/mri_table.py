@@ -31,11 +31,12 @@ Usage::
 ``--size``, ``--n-train``, ``--sigma`` and ``--alpha`` override the configuration's
 ``data.size``, ``data.n_train``, ``data.sigma`` and ``sampling.alpha``. The run
 checkpoints every step under ``OUT/checkpoint`` (``--resume`` continues it). Run time
-on the 2-core development VM: 28 minutes with the default configuration (the job 22,
-the seven more draws 6; 40 + 3 before checkpoints stopped writing vectors as JSON and CG
-was preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12 training / 8 test slices, test
-PSNR in dB; margin = learned free minus the baseline, ceiling = fully sampled minus the
-baseline; v.d. mean: the mean of four draws of variable density, 24 in row 4):
+on the 2-core development VM: 18 minutes with the default configuration (the job 15,
+the seven more draws 3; 40 + 3 before checkpoints stopped writing vectors as JSON and CG
+and FISTA were preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12
+training / 8 test slices, test PSNR in dB; margin = learned free minus the baseline,
+ceiling = fully sampled minus the baseline; v.d. mean: the mean of four draws of variable
+density, 24 in row 4):
 
 =====  =====  ====  =====  =======  ========  ======  ======  ===========  ===========  =======
 size   noise  rate  full   learned  data-ad.  var.d.  v.d.    margin d.a.  margin v.d.  ceiling
@@ -44,27 +45,33 @@ size   noise  rate  full   learned  data-ad.  var.d.  v.d.    margin d.a.  margi
 256    0.03   30 %  41.18  39.40    38.98     39.17   -       +0.41        +0.23        2.01
 256    0.01   30 %  47.81  45.24    41.75     44.60   -       +3.49        +0.64        3.21
 256    0.003  30 %  55.83  51.98    42.93     49.68   49.74   +9.06        +2.30 (2.24) 6.15
-256    0.003  25 %  55.83  51.15    41.30     48.04   48.45   +9.85        +3.11 (2.70) 7.79
+256    0.003  25 %  55.83  51.08    41.30     48.04   48.45   +9.78        +3.04 (2.63) 7.79
 128    0.003  30 %  53.80  49.73    38.57     46.32   -       +11.16       +3.41        7.48
 =====  =====  ====  =====  =======  ========  ======  ======  ===========  ===========  =======
 
 Targets: 1 dB over data-adapted (met from noise 0.01 down), 3 dB over variable density
-(not met at 256^2: at 25 % +2.70 dB over the mean of 24 draws, the +3.11 over the job's
+(not met at 256^2: at 25 % +2.63 dB over the mean of 24 draws, the +3.04 over the job's
 draw being over the weakest of them; met at 128^2 over one draw; at noise 0.03 it lies
 beyond full sampling). Learned Cartesian patterns took 2,928 / 2,484 /
-2,436 / 2,952 lower-level solves at 256^2 (rows 1-4), fewer than the paper's 4,192 and
+2,436 / 2,280 lower-level solves at 256^2 (rows 1-4), fewer than the paper's 4,192 and
 than the greedy method's 198,372 (169,356 at 25 %). Commands: the default (25 %);
 ``--sigma 0.03 --alpha 1e-2 --set sampling.rate=0.3``; ``--sigma 0.01 --alpha 3e-3 --set
 sampling.rate=0.3``; ``--set sampling.rate=0.3``; ``--size 128 --set sampling.rate=0.3
 --set 'sampling.patterns=["free"]'``. Rows 1-3 and 5 were measured before beta1 grew
 faster after a stage without progress (learn_sampling_pattern); at 25 % that change took
 the solves from 3,348 to 2,976 (free) and from 4,248 to 3,312 (Cartesian) for test PSNRs
-of 51.12 -> 51.15 and 47.58 -> 47.76 dB. Row 4 as printed is the run with preconditioned
-CG (``implicit_hypergradient``): free 2,988 solves, 410 s, 51.15 dB; Cartesian 2,952
-solves, 349 s, 47.68 dB; against the same code without the preconditioner in the same
-session, CG iterations fell from 52,284 to 20,279 (free) and from 92,037 to 38,298
-(Cartesian), and no adjoint solve hit its 500-iteration cap (before: 8 evaluations with
-non-converged solves). The margin over variable density also depends on
+of 51.12 -> 51.15 and 47.58 -> 47.76 dB. With preconditioned CG (``implicit_hypergradient``)
+row 4 gave free 2,988 solves, 410 s, 51.15 dB; Cartesian 2,952 solves, 349 s, 47.68 dB
+(CG iterations 52,284 -> 20,279 free, 92,037 -> 38,298 Cartesian, no adjoint solve at
+its 500-iteration cap). Row 4 as printed is the run with preconditioned FISTA as well
+(``fista(preconditioner="auto")``) and the noise-aware ``sampling.lower_tol = "auto"``
+(an RMS error of min(1e-3, sigma / 30) = 1e-4 per pixel instead of 1e-3): free 2,652
+solves, 379 s, 112,246 lower-level iterations (220,053 before); Cartesian 2,280 solves,
+241 s, 47.60 dB. Preconditioned FISTA with the old tolerance (1e-3) had shown that
+tolerance to be too coarse for noise 0.003: the fully sampled reference's alpha moved
+from 2.2e-3 to 3.0e-3 (test PSNR 55.83 -> 55.55), the first beta1 of the Cartesian
+continuation halved and its solves rose to 4,908, with the learned free pattern at
+51.10 dB. The margin over variable density also depends on
 the regulariser: scored with TV smoothing nu = 1e-3 instead of 1e-2, the 30 % learned
 pattern gains 1.6 dB and variable density 3.1 dB (53.54 vs 52.80).
 

@@ -246,3 +246,16 @@ def test_mri_summary_names_the_alphas_on_a_bound(tiny_run):
         line for line in format_mri_summary(summary).splitlines() if "alpha on a bound" in line
     )
     assert line.endswith(f"{summary['table'][2]['method']} (lower)")
+
+
+def test_auto_lower_tol_follows_the_noise_level():
+    from odl_bilevel.cli._mri_job import _resolved_sampling
+
+    def cfg(sigma, size, tol="auto"):
+        return {"data": {"sigma": sigma, "size": size}, "sampling": {"lower_tol": tol}}
+
+    # RMS min(1e-3, sigma / 30) per pixel, times sqrt(size^2)
+    assert _resolved_sampling(cfg(0.003, 256))["lower_tol"] == pytest.approx(1e-4 * 256)
+    assert _resolved_sampling(cfg(0.03, 64))["lower_tol"] == pytest.approx(1e-3 * 64)
+    assert _resolved_sampling(cfg(0.3, 64))["lower_tol"] == pytest.approx(1e-3 * 64)
+    assert _resolved_sampling(cfg(0.003, 256, 0.5))["lower_tol"] == 0.5  # explicit: kept

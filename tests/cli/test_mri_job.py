@@ -249,7 +249,7 @@ def test_mri_summary_names_the_alphas_on_a_bound(tiny_run):
 
 
 def test_auto_lower_tol_follows_the_noise_level():
-    from odl_bilevel.cli._mri_job import _resolved_sampling
+    from odl_bilevel.cli._mri_plan import _resolved_sampling
 
     def cfg(sigma, size, tol="auto"):
         return {"data": {"sigma": sigma, "size": size}, "sampling": {"lower_tol": tol}}

@@ -31,9 +31,9 @@ Usage::
 ``--size``, ``--n-train``, ``--sigma`` and ``--alpha`` override the configuration's
 ``data.size``, ``data.n_train``, ``data.sigma`` and ``sampling.alpha``. The run
 checkpoints every step under ``OUT/checkpoint`` (``--resume`` continues it). Run time
-on the 2-core development VM: 18 minutes with the default configuration (the job 15,
-the seven more draws 3; 40 + 3 before checkpoints stopped writing vectors as JSON and CG
-and FISTA were preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12
+on the 2-core development VM: 15 minutes with the default configuration (the job 13,
+with the hermitian baselines; seven more draws of both variable densities 2; 40 + 3
+before checkpoints stopped writing vectors as JSON and CG and FISTA were preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12
 training / 8 test slices, test PSNR in dB; margin = learned free minus the baseline,
 ceiling = fully sampled minus the baseline; v.d. mean: the mean of four draws of variable
 density, 24 in row 4):
@@ -82,6 +82,26 @@ interference of the 24 plain draws of row 4 correlates positively with their tes
 (r = 0.30), and six designs (seeds 0-5) score 48.04, 48.28, 48.48, 48.51, 48.33, 48.42
 (mean 48.34 dB), below the mean of the plain draws; the table keeps plain draws.
 
+Stricter baselines: the images are real, so their k-space is Hermitian and a sample at
+-k repeats the coefficient at k (only its noise is new). The learned free pattern samples
+both members of a pair for 0.3 % of its samples; the plain designs for many: variable
+density 37.7 %, data-adapted 100 % (its scores are point-symmetric), uniform random 25 %.
+The rows ``data_adapted_hermitian`` and ``variable_density_hermitian`` (in the default
+configuration; ``hermitian=True`` of the pattern functions) are the same designs with one
+sample per conjugate pair, and the table prints every pattern's share of paired samples.
+Measured 2026-11-26 (row 4's setting, ``python benchmarks/mri_table.py``, 15 min): test
+PSNR data-adapted 41.30 -> **48.93 dB**, variable density 48.04 -> **49.93** (8 draws:
+mean 48.38 -> **49.81**, 49.66-49.93), Cartesian data-adapted 37.19 -> 44.62, Cartesian
+variable density 41.71 -> 46.79 (one draw; Cartesian draws vary by several dB). The
+learned free pattern (51.08) is ahead of them by **+2.15** and **+1.27 dB** (mean of 8
+draws), the learned Cartesian pattern (47.60) by +2.98 and +0.81: of its +2.70 dB over
+plain variable density, about 1.4 dB is the use of this symmetry, which a classical
+design gets for free. (Sherry et al. reconstruct complex images, where the symmetry does
+not hold.) Also measured: 16 instead of 12 training slices (all 24 embedded slices, so
+other test slices): learned free 51.02 dB (train 52.32), variable density 47.90, mean of
+8 draws 48.23, margin +2.79 -- more training slices shrink the train/test gap (1.78 ->
+1.30 dB) but do not raise the test PSNR.
+
 What does not move the learned free pattern (256^2, noise 0.003, 25 %, test PSNR of the
 binary pattern with its own alpha; ``learn_sampling_pattern`` called directly): 30
 L-BFGS-B iterations per stage 51.12 dB, 60 iterations 51.12 (5,628 instead of 2,952
@@ -119,6 +139,12 @@ DEFAULT_CONFIG = ROOT / "examples" / "configs" / "mri_256.toml"
 PAPER = {"learned_free": 32.1, "data_adapted_free": 31.1, "variable_density_free": 28.8}
 #: required margins of the learned free pattern over the baselines [dB], and the solve count
 TARGETS = {"data_adapted_free": 1.0, "variable_density_free": 3.0, "paper_solves": 4192}
+#: stricter baselines for real images (one sample per conjugate pair), measured against the
+#: margins of their plain versions; reported beside the targets, not part of them
+HERMITIAN = {
+    "data_adapted_hermitian_free": "data_adapted_free",
+    "variable_density_hermitian_free": "variable_density_free",
+}
 
 
 def to_toml(config):
@@ -150,7 +176,9 @@ def margins(result):
     out = {"test_psnr": test, "targets": []}
     full = test.get("fully_sampled")
     learned = test.get("learned_free")
-    for name, needed in TARGETS.items():
+    compared = [(name, needed, True) for name, needed in TARGETS.items()]
+    compared += [(name, TARGETS[plain], False) for name, plain in HERMITIAN.items()]
+    for name, needed, is_target in compared:
         if name not in test or learned is None:
             continue
         margin = learned - test[name]
@@ -163,6 +191,7 @@ def margins(result):
                 "met": margin >= needed,
                 "largest_possible": ceiling,
                 "reachable": None if ceiling is None else ceiling >= needed,
+                "target": is_target,
             }
         )
     greedy = result.get("greedy")
@@ -197,7 +226,8 @@ def redraw(config_path, result, draws):
     rows = {row["name"]: row for row in result["table"]}
     learned = rows.get("learned_free")
     out = {}
-    names = [n for n in TARGETS if n in rows and n.startswith(_RANDOM)]
+    required = {**TARGETS, **{name: TARGETS[plain] for name, plain in HERMITIAN.items()}}
+    names = [n for n in required if n in rows and n.startswith(_RANDOM)]
     if draws < 2 or learned is None or not names:
         return out
     data = build_mri_data(cfg)
@@ -218,8 +248,9 @@ def redraw(config_path, result, draws):
                 "test_psnr": scores,
                 "mean": mean,
                 "margin": learned["test_psnr_mean"] - mean,
-                "required": TARGETS[name],
-                "met": learned["test_psnr_mean"] - mean >= TARGETS[name],
+                "required": required[name],
+                "met": learned["test_psnr_mean"] - mean >= required[name],
+                "target": name in TARGETS,
             }
     return out
 
@@ -230,24 +261,38 @@ def _format(result, found):
         f"MRI sampling table: {data['size']}^2, {data['n_train']} training / {data['n_test']} "
         f"test slices, noise {data['sigma']:g}, rate {result['rate']:.0%}, "
         f"{result['regulariser']} regulariser",
-        f"{'method':<30}{'rate':>7}{'test PSNR':>11}{'train PSNR':>12}{'solves':>9}",
+        f"{'method':<40}{'rate':>7}{'test PSNR':>11}{'train PSNR':>12}{'solves':>9}"
+        f"{'+-k pairs':>11}",
     ]
     for row in result["table"]:
+        pairs = row.get("conjugate_redundancy")
         lines.append(
-            f"{row['method']:<30}{row['rate']:>7.1%}{row['test_psnr_mean']:>11.2f}"
+            f"{row['method']:<40}{row['rate']:>7.1%}{row['test_psnr_mean']:>11.2f}"
             f"{row['train_psnr_mean']:>12.2f}{row['lower_solves']:>9d}"
+            + ("" if pairs is None else f"{pairs:>11.1%}")
         )
+    lines.append(
+        "+-k pairs: share of a pattern's samples whose conjugate frequency is sampled too "
+        "(for real images a repeated coefficient)"
+    )
     lines.append("")
     lines.append(
-        f"{'target (learned free vs)':<30}{'margin':>9}{'needed':>9}{'ceiling':>9}  verdict"
+        f"{'target (learned free vs)':<40}{'margin':>9}{'needed':>9}{'ceiling':>9}  verdict"
     )
+    stricter = False
     for t in found["targets"]:
+        if not t.get("target", True) and not stricter:
+            stricter = True
+            lines.append(
+                "stricter baselines, one sample per conjugate pair (beside the targets, not "
+                "part of them):"
+            )
         ceiling = "-" if t["largest_possible"] is None else f"{t['largest_possible']:.2f}"
         verdict = "met" if t["met"] else "not met"
         if not t["met"] and t["reachable"] is False:
             verdict += " (beyond full sampling)"
         lines.append(
-            f"{t['baseline']:<30}{t['margin']:>+9.2f}{t['required']:>9.2f}{ceiling:>9}  {verdict}"
+            f"{t['baseline']:<40}{t['margin']:>+9.2f}{t['required']:>9.2f}{ceiling:>9}  {verdict}"
         )
     for name, d in found.get("draws", {}).items():
         scores = ", ".join(f"{v:.2f}" for v in d["test_psnr"])

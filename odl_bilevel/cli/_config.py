@@ -76,8 +76,15 @@ def _auto_or_positive(v):
 
 #: lower-level regularisers of the MRI sampling job (names of ``sampling_problem``)
 SAMPLING_REGULARISERS = ("tv", "tv2", "h1")
-#: baseline patterns of the MRI sampling job
-SAMPLING_BASELINES = ("data_adapted", "variable_density", "uniform_random")
+#: baseline patterns of the MRI sampling job (``*_hermitian``: one member of each conjugate pair)
+SAMPLING_BASELINES = (
+    "data_adapted",
+    "variable_density",
+    "uniform_random",
+    "data_adapted_hermitian",
+    "variable_density_hermitian",
+    "uniform_random_hermitian",
+)
 #: sections of the denoising job that the MRI sampling job does not read
 _DENOISING_ONLY = ("problem", "lower", "hypergradient", "upper")
 
@@ -152,7 +159,7 @@ SCHEMA = {
         "alpha_max_evals": _Key(_INT, 30, _positive, "a positive integer"),
         "alpha_xatol": _Key(_NUM, 0.05, _positive, "positive"),
         "baselines": _Key(
-            (list,), list(SAMPLING_BASELINES), _subset(*SAMPLING_BASELINES), "a list of names"
+            (list,), list(SAMPLING_BASELINES[:3]), _subset(*SAMPLING_BASELINES), "a list of names"
         ),
         "cartesian_baselines": _Key((bool,), True, None, "true or false"),
         "full_reference": _Key((bool,), True, None, "true or false"),

@@ -19,7 +19,12 @@ brain slices. With :math:`F` the unitary DFT and :math:`S = \operatorname{diag}(
    ``sampling.variable_density_trials = 10`` keeps the least interfering of
    10 draws instead, as their Monte-Carlo design (at 256², noise 0.003, 25 %
    that criterion does not pick better patterns: the peak interference of 24
-   draws correlates *positively* with their test PSNR, r = 0.30).
+   draws correlates *positively* with their test PSNR, r = 0.30). The names
+   with the suffix ``_hermitian`` (e.g. ``"variable_density_hermitian"``)
+   are the same designs with one sample per conjugate pair :math:`\pm k`
+   (``hermitian=True``): the images are real, so their k-space is Hermitian
+   and the plain designs spend many samples on coefficients they already
+   have; every row reports that share (``conjugate_redundancy``).
    With ``sampling.full_reference`` (default) the table also has the fully
    sampled reconstruction (every k-space pixel, rate 100 %, own
    :math:`\alpha`): the ceiling of every pattern at this noise level, so the
@@ -66,6 +71,7 @@ import time
 import numpy as np
 
 from ..problems import (
+    conjugate_redundancy,
     data_adapted_pattern,
     greedy_cartesian_pattern,
     learn_sampling_pattern,
@@ -75,6 +81,7 @@ from ..problems import (
     uniform_random_pattern,
     variable_density_pattern,
 )
+from ._config import SAMPLING_BASELINES
 from ._mri_plan import (
     _baseline_settings,
     _eval_tol,
@@ -204,10 +211,11 @@ def _final_beta(stages, rate):
 
 def _make_baseline(settings, shape, train):
     kind, rate, cartesian = settings["baseline"], settings["rate"], settings["cartesian"]
+    hermitian = settings.get("hermitian", False)  # absent in checkpoints of older versions
     if kind == "full":
         return np.ones(shape)
     if kind == "data_adapted":
-        return data_adapted_pattern(train, rate, cartesian=cartesian)
+        return data_adapted_pattern(train, rate, cartesian=cartesian, hermitian=hermitian)
     if kind == "variable_density":
         return variable_density_pattern(
             shape,
@@ -215,9 +223,12 @@ def _make_baseline(settings, shape, train):
             power=settings["power"],
             cartesian=cartesian,
             trials=settings["trials"],
+            hermitian=hermitian,
             rng=settings["seed"],
         )
-    return uniform_random_pattern(shape, rate, cartesian=cartesian, rng=settings["seed"])
+    return uniform_random_pattern(
+        shape, rate, cartesian=cartesian, hermitian=hermitian, rng=settings["seed"]
+    )
 
 
 def _run_baseline(settings, data, executor):
@@ -303,13 +314,14 @@ def _evaluate(record, arrays, regulariser, sampling, data, executor):
     rec_train = reconstruct_sampled(k_train, pattern, **options)
     rec_test = reconstruct_sampled(k_test, pattern, **options)
     record["rate"] = float(pattern_rate(pattern))
+    record["conjugate_redundancy"] = conjugate_redundancy(pattern)
     record["regulariser"] = regulariser
     record["train"] = image_scores(rec_train, train)
     record["test"] = image_scores(rec_test, test)
     arrays["recon_test"] = np.asarray(rec_test[shown_slice(test)], dtype=float)
 
 
-_BASELINES = ("data_adapted", "variable_density", "uniform_random", "full")
+_BASELINES = (*SAMPLING_BASELINES, "full")
 
 
 def score_baseline(cfg, baseline, *, cartesian=False, seed=None, data=None, executor=None):
@@ -326,8 +338,10 @@ def score_baseline(cfg, baseline, *, cartesian=False, seed=None, data=None, exec
     ----------
     cfg : dict
         A validated ``brain_mri`` configuration (:func:`~odl_bilevel.cli.load_config`).
-    baseline : {"data_adapted", "variable_density", "uniform_random", "full"}
-        The pattern.
+    baseline : str
+        The pattern: one of ``sampling.baselines``' names (``"data_adapted"``,
+        ``"variable_density"``, ``"uniform_random"``, each also with the suffix
+        ``"_hermitian"``) or ``"full"``.
     cartesian : bool, optional
         Cartesian (whole lines) instead of free.
     seed : int, optional

@@ -123,8 +123,11 @@ def _alpha_kwargs(sampling, regulariser):
 
 def _baseline_settings(sampling, baseline, *, cartesian=False, seed=None):
     """Settings of a baseline step (``baseline="full"``: the fully sampled reference)."""
+    kind = baseline.removesuffix("_hermitian")
+    hermitian = {"hermitian": True} if kind != baseline else {}  # (keeps older step keys)
     return {
-        "baseline": baseline,
+        "baseline": kind,
+        **hermitian,
         "cartesian": bool(cartesian),
         "rate": 1.0 if baseline == "full" else float(sampling["rate"]),
         "seed": sampling["seed"] if seed is None else seed,

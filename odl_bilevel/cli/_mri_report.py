@@ -20,7 +20,10 @@ __all__ = [
     "write_mri_figures",
 ]
 
-_BASELINE_LABELS = {
+_BASELINE_LABELS = {  # longer names first: they share the prefixes of the shorter ones
+    "data_adapted_hermitian": "data-adapted (hermitian)",
+    "variable_density_hermitian": "variable density (hermitian)",
+    "uniform_random_hermitian": "uniform random (hermitian)",
     "data_adapted": "data-adapted",
     "variable_density": "variable density",
     "uniform_random": "uniform random",
@@ -66,6 +69,7 @@ def _row(name, record):
     for split in ("train", "test"):
         for key in _METRIC_KEYS:
             row[f"{split}_{key}"] = record[split][key]
+    row["conjugate_redundancy"] = record.get("conjugate_redundancy")
     row["lower_solves"] = record["lower_solves"]
     row["wall_time"] = record["wall_time"]
     return row
@@ -88,10 +92,12 @@ def build_mri_summary(cfg, plan, records):
     dict
         ``kind``, ``data`` (sizes, noise, template slice indices), ``rate``,
         ``regulariser``, ``table`` (one row per pattern at ``rate``: method,
-        sampling, rate, alpha, train/test PSNR and SSIM mean and std, lower
-        solves, wall time), ``learning`` (stages and work of every learning
-        run), ``greedy`` (greedy vs learned Cartesian; None without it),
-        ``beta_sweep``, ``regulariser_comparison`` and ``steps`` (every record).
+        sampling, rate, alpha, train/test PSNR and SSIM mean and std,
+        ``conjugate_redundancy``: the share of samples whose conjugate
+        frequency is sampled too, lower solves, wall time), ``learning``
+        (stages and work of every learning run), ``greedy`` (greedy vs
+        learned Cartesian; None without it), ``beta_sweep``,
+        ``regulariser_comparison`` and ``steps`` (every record).
     """
     data_cfg, sampling = cfg["data"], cfg["sampling"]
     train_idx, test_idx = brain_split_indices(
@@ -305,24 +311,33 @@ def write_mri_figures(out, plan, records, arrays, test):
     return paths
 
 
+def _share(value):
+    return f"{'-':>10}" if value is None else f"{value:>10.1%}"
+
+
 def format_mri_summary(summary):
     """Return the MRI job's table, greedy comparison, sweep and comparison as printable text."""
     lines = [
         f"MRI sampling at rate {summary['rate']:.1%}, {summary['regulariser']} regulariser, "
         f"{summary['data']['size']}^2, {summary['data']['n_train']} training / "
         f"{summary['data']['n_test']} test slices",
-        f"{'method':<26}{'rate':>7}{'alpha':>10}{'train PSNR':>15}{'train SSIM':>15}"
-        f"{'test PSNR':>15}{'test SSIM':>15}{'solves':>9}{'time':>9}",
+        f"{'method':<40}{'rate':>7}{'alpha':>10}{'train PSNR':>15}{'train SSIM':>15}"
+        f"{'test PSNR':>15}{'test SSIM':>15}{'solves':>9}{'time':>9}{'±k pairs':>10}",
     ]
     for row in summary["table"]:
         lines.append(
-            f"{row['method']:<26}{row['rate']:>7.1%}{row['alpha']:>10.3g}"
+            f"{row['method']:<40}{row['rate']:>7.1%}{row['alpha']:>10.3g}"
             f"{row['train_psnr_mean']:>9.2f}±{row['train_psnr_std']:<5.2f}"
             f"{row['train_ssim_mean']:>9.3f}±{row['train_ssim_std']:<5.3f}"
             f"{row['test_psnr_mean']:>9.2f}±{row['test_psnr_std']:<5.2f}"
             f"{row['test_ssim_mean']:>9.3f}±{row['test_ssim_std']:<5.3f}"
             f"{row['lower_solves']:>9d}{row['wall_time']:>8.1f}s"
+            + _share(row.get("conjugate_redundancy"))
         )
+    lines.append(
+        "±k pairs: share of a pattern's samples whose conjugate frequency -k is sampled too "
+        "(the images are real: a repeated coefficient)"
+    )
     bounded = [
         f"{row['method']} ({row['alpha_at_bound']})"
         for row in summary["table"]

@@ -21,9 +21,13 @@ best :math:`\alpha` of a fixed pattern and :func:`reconstruct_sampled`
 reconstructs from it. The baseline patterns (:func:`uniform_random_pattern`,
 :func:`variable_density_pattern`, :func:`data_adapted_pattern`) and the
 helpers :func:`binary_pattern`, :func:`line_pattern` and :func:`pattern_rate`
-need no solves. Data generation lives in :mod:`odl_bilevel.datasets`.
+need no solves; for real images, whose k-space is Hermitian, the baselines'
+``hermitian=True`` sample one member of each conjugate pair
+(:func:`conjugate_index`, :func:`conjugate_redundancy`). Data generation
+lives in :mod:`odl_bilevel.datasets`.
 """
 
+from ._conjugate import conjugate_index, conjugate_redundancy
 from ._denoising import denoising_phi, denoising_problem, denoising_weights, reconstruct
 from ._joint import JointDenoisingFit
 from ._patterns import binary_pattern, data_adapted_pattern, line_pattern, pattern_rate
@@ -43,6 +47,8 @@ __all__ = [
     "SamplingLearningResult",
     "StageRecord",
     "binary_pattern",
+    "conjugate_index",
+    "conjugate_redundancy",
     "data_adapted_pattern",
     "denoising_phi",
     "denoising_problem",

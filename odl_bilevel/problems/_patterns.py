@@ -268,7 +268,7 @@ def line_pattern(lines, shape):
     )
 
 
-def data_adapted_pattern(images, rate, *, cartesian=False):
+def data_adapted_pattern(images, rate, *, cartesian=False, hermitian=False):
     r"""The :math:`k` frequencies (lines) where the training images carry most signal.
 
     With :math:`F` the unitary DFT (``norm="ortho"``, unshifted) and training
@@ -294,6 +294,16 @@ def data_adapted_pattern(images, rate, *, cartesian=False):
     version of Knoll et al.'s adapted patterns, which draw random samples
     from a density proportional to the training power spectrum.
 
+    The scores of real images are point-symmetric, :math:`w_{-j} = w_j`, so
+    the pattern samples both members of almost every conjugate pair
+    :math:`\pm j`, i.e. every coefficient twice (see
+    :func:`conjugate_redundancy`). With ``hermitian=True`` it selects pairs
+    instead: the :math:`k` pairs with the largest :math:`w_j + w_{-j}`
+    (:math:`w_j` for a self-conjugate frequency), each sampled at its
+    representative (the half of k-space with flat index :math:`j \le -j`);
+    only beyond that many pairs (rates above about 1/2) are second members
+    added, again by score.
+
     Parameters
     ----------
     images : sequence of array-like
@@ -304,6 +314,9 @@ def data_adapted_pattern(images, rate, *, cartesian=False):
         \operatorname{round}(r m))` with :math:`m` pixels (lines).
     cartesian : bool, optional
         Sample whole lines along axis 0.
+    hermitian : bool, optional
+        Select one member of each conjugate pair of frequencies (lines)
+        before any second member (for real images).
 
     Returns
     -------
@@ -313,8 +326,8 @@ def data_adapted_pattern(images, rate, *, cartesian=False):
     Raises
     ------
     TypeError
-        If ``images`` is not a sequence of real arrays or ``cartesian`` not a
-        bool.
+        If ``images`` is not a sequence of real arrays or ``cartesian`` or
+        ``hermitian`` not a bool.
     ValueError
         If ``images`` is empty, holds NaN/Inf, has images of different shapes
         or not 1-D/2-D, or ``rate`` is outside :math:`(0, 1]`.
@@ -330,10 +343,13 @@ def data_adapted_pattern(images, rate, *, cartesian=False):
     >>> x = np.cos(2 * np.pi * 3 * np.arange(16) / 16)   # energy at frequencies +-3
     >>> np.flatnonzero(data_adapted_pattern([x], 2 / 16)).tolist()
     [3, 13]
+    >>> np.flatnonzero(data_adapted_pattern([x + 0.5], 2 / 16, hermitian=True)).tolist()
+    [0, 3]
     """
     images = _as_samples(images, "images")
     rate = _as_rate(rate)
     cartesian = _as_bool(cartesian, "cartesian")
+    hermitian = _as_bool(hermitian, "hermitian")
     shape = images[0].shape
     for i, x in enumerate(images):
         if x.shape != shape:
@@ -348,4 +364,16 @@ def data_adapted_pattern(images, rate, *, cartesian=False):
         for x in images:
             scores += np.abs(np.fft.fftn(x, norm="ortho"))
     scores /= len(images)
-    return _finish(binary_pattern(scores, rate), shape, cartesian)
+    if not hermitian:
+        return _finish(binary_pattern(scores, rate), shape, cartesian)
+    from ._conjugate import _half_plane, _place_pairs, _split_budget  # (imports this module)
+
+    reps, conj = _half_plane(scores.shape)
+    flat = scores.ravel()
+    paired = conj[reps] != reps
+    pair_scores = flat[reps] + np.where(paired, flat[conj[reps]], 0.0)
+    first, second = _split_budget(_count(rate, flat.size), reps.size)
+    order = np.argsort(-pair_scores, kind="stable")
+    extra = order[paired[order]][:second]
+    chosen = _place_pairs(order[:first], extra, reps, conj)
+    return _finish(_indicator(chosen, (flat.size,)), shape, cartesian)

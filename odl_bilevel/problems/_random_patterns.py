@@ -10,12 +10,23 @@ patterns (:func:`~odl_bilevel.problems.pattern_rate`).
   DC, optionally with their Monte-Carlo choice of the least interfering of
   several draws (:func:`peak_interference`).
 
+With ``hermitian=True`` both draw conjugate pairs :math:`\pm j` instead of
+frequencies and sample one member of each drawn pair at random, so that for
+real images every sample measures a different coefficient (see
+:mod:`odl_bilevel.problems._conjugate`).
+
 Randomness only through ``rng``.
 """
 
 import numpy as np
 
 from .._validation import require_positive
+from ._conjugate import (
+    _half_plane,
+    _place_pairs,
+    _split_budget,
+    conjugate_redundancy,  # noqa: F401  (doctests)
+)
 from ._patterns import (
     _as_bool,
     _as_count,
@@ -32,14 +43,17 @@ from ._patterns import (
 __all__ = ["peak_interference", "uniform_random_pattern", "variable_density_pattern"]
 
 
-def uniform_random_pattern(shape, rate, *, cartesian=False, rng=None):
+def uniform_random_pattern(shape, rate, *, cartesian=False, hermitian=False, rng=None):
     r"""Draw a binary pattern of :math:`k` k-space pixels (lines) uniformly, DC included.
 
     The DC coefficient (flat index 0 of the unshifted k-space; line 0 for
     ``cartesian=True``) is always sampled; the other :math:`k - 1` pixels
     (lines) are drawn uniformly without replacement from the remaining
     :math:`m - 1`, where :math:`m` is the number of pixels (lines) and
-    :math:`k = \max(1, \operatorname{round}(r m))`.
+    :math:`k = \max(1, \operatorname{round}(r m))`. With ``hermitian=True``
+    the :math:`k - 1` are drawn among the conjugate pairs :math:`\pm j`
+    other than DC (one member of each, at random), and only beyond the
+    number of pairs (rates above about 1/2) are second members drawn.
 
     Parameters
     ----------
@@ -49,6 +63,8 @@ def uniform_random_pattern(shape, rate, *, cartesian=False, rng=None):
         Sampling rate :math:`r \in (0, 1]`.
     cartesian : bool, optional
         Sample whole lines along axis 0 (rate = fraction of lines).
+    hermitian : bool, optional
+        Draw conjugate pairs, one member each (for real images).
     rng : numpy.random.Generator or int or None, optional
         Source of randomness.
 
@@ -67,6 +83,9 @@ def uniform_random_pattern(shape, rate, *, cartesian=False, rng=None):
 
     Examples
     --------
+    >>> s = uniform_random_pattern((8, 8), 0.25, hermitian=True, rng=0)
+    >>> pattern_rate(s), conjugate_redundancy(s)
+    (0.25, 0.0)
     >>> s = uniform_random_pattern((8, 8), 0.25, rng=0)
     >>> pattern_rate(s), s[0, 0]
     (0.25, 1.0)
@@ -77,11 +96,21 @@ def uniform_random_pattern(shape, rate, *, cartesian=False, rng=None):
     shape = _as_shape(shape)
     rate = _as_rate(rate)
     cartesian = _as_bool(cartesian, "cartesian")
+    hermitian = _as_bool(hermitian, "hermitian")
     gen = _as_generator(rng)
-    m = shape[0] if cartesian else int(np.prod(shape))
+    grid = (shape[0],) if cartesian else shape
+    m = int(np.prod(grid))
     k = _count(rate, m)
-    chosen = np.concatenate(([0], 1 + gen.choice(m - 1, size=k - 1, replace=False)))
-    return _finish(_indicator(chosen.astype(np.intp), (m,)), shape, cartesian)
+    if not hermitian:
+        chosen = np.concatenate(([0], 1 + gen.choice(m - 1, size=k - 1, replace=False)))
+        return _finish(_indicator(chosen.astype(np.intp), (m,)), shape, cartesian)
+    reps, conj = _half_plane(grid)
+    first, second = _split_budget(k, reps.size)
+    pairs = np.flatnonzero(conj[reps] != reps)
+    drawn = np.concatenate(([0], 1 + gen.choice(reps.size - 1, size=first - 1, replace=False)))
+    extra = gen.choice(pairs, size=second, replace=False)
+    chosen = _place_pairs(drawn, extra, reps, conj, gen)
+    return _finish(_indicator(chosen, (m,)), shape, cartesian)
 
 
 def _normalised_radius(shape):
@@ -142,7 +171,9 @@ def _systematic_sample(p, gen):
     return chosen
 
 
-def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=1, rng=None):
+def variable_density_pattern(
+    shape, rate, *, power=3.0, cartesian=False, trials=1, hermitian=False, rng=None
+):
     r"""Draw a binary pattern from the polynomial variable density of Lustig et al.
 
     With :math:`\rho_j \in [0, 1]` the distance of the (unshifted,
@@ -179,6 +210,18 @@ def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=
     :math:`p_j > 0`; pixels with :math:`p_j = 0` (the corners for small
     rates) are never sampled.
 
+    With ``hermitian=True`` (for real images, whose conjugate frequencies
+    :math:`\pm j` carry the same coefficient) the density is laid on the
+    conjugate pairs instead: :math:`p` as above over the representatives
+    :math:`j \le -j` of the pairs (:math:`\rho_j` of the representative,
+    :math:`k` pairs including DC), and each drawn pair is sampled at one of
+    its members, chosen at random. Every sample then measures a different
+    coefficient, where the plain draw samples both members of a pair with
+    probability :math:`p_j^2`. Only when :math:`k` exceeds the number of
+    pairs (rates above about 1/2) are second members drawn, from the same
+    polynomial density. The Monte-Carlo criterion then uses each pixel's
+    inclusion probability (half its pair's).
+
     Parameters
     ----------
     shape : int or tuple of int
@@ -196,6 +239,8 @@ def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=
         Number of patterns drawn; the one with the least peak interference is
         returned (Lustig's examples use 10). The default 1 returns the first
         draw.
+    hermitian : bool, optional
+        Draw conjugate pairs, one member each (for real images).
     rng : numpy.random.Generator or int or None, optional
         Source of randomness.
 
@@ -232,12 +277,19 @@ def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=
     >>> s = variable_density_pattern((32, 32), 0.25, trials=10, rng=0)
     >>> pattern_rate(s)
     0.25
+
+    For real images, one member of each conjugate pair:
+
+    >>> s = variable_density_pattern((32, 32), 0.25, hermitian=True, rng=0)
+    >>> pattern_rate(s), conjugate_redundancy(s)
+    (0.25, 0.0)
     """
     shape = _as_shape(shape)
     rate = _as_rate(rate)
     power = require_positive(power, "power")
     cartesian = _as_bool(cartesian, "cartesian")
     trials = _as_count(trials, "trials")
+    hermitian = _as_bool(hermitian, "hermitian")
     gen = _as_generator(rng)
     grid = (shape[0],) if cartesian else shape
     radius = _normalised_radius(grid).ravel()
@@ -245,10 +297,17 @@ def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=
     k = _count(rate, m)
     if k == m:
         return np.ones(shape)
-    density = np.concatenate(([1.0], _polynomial_density(radius[1:], power, k - 1)))
+    if hermitian:
+        draw, density = _pair_density(grid, radius, power, k)
+    else:
+        density = np.concatenate(([1.0], _polynomial_density(radius[1:], power, k - 1)))
+
+        def draw():
+            return np.concatenate(([0], 1 + _systematic_sample(density[1:], gen)))
+
     best, least = None, np.inf
     for _ in range(trials):
-        chosen = np.concatenate(([0], 1 + _systematic_sample(density[1:], gen)))
+        chosen = draw(gen) if hermitian else draw()
         mask = _indicator(chosen.astype(np.intp), (m,))
         if trials == 1:
             best = mask
@@ -257,6 +316,28 @@ def variable_density_pattern(shape, rate, *, power=3.0, cartesian=False, trials=
         if level < least:
             best, least = mask, level
     return _finish(best, shape, cartesian)
+
+
+def _pair_density(grid, radius, power, k):
+    """The pair draw of ``variable_density_pattern(hermitian=True)`` and its pixel density."""
+    reps, conj = _half_plane(grid)
+    paired = conj[reps] != reps
+    first, second = _split_budget(k, reps.size)
+    p1 = np.concatenate(([1.0], _polynomial_density(radius[reps[1:]], power, first - 1)))
+    p2 = np.zeros(reps.size)
+    if second:
+        p2[paired] = _polynomial_density(radius[reps[paired]], power, second)
+    pixel = np.zeros(radius.size)
+    pixel[reps] = np.where(paired, 0.5 * (p1 + p2), p1)
+    pixel[conj[reps]] = pixel[reps]
+    pairs = np.flatnonzero(paired)
+
+    def draw(gen):
+        drawn = np.concatenate(([0], 1 + _systematic_sample(p1[1:], gen)))
+        extra = pairs[_systematic_sample(p2[pairs], gen)] if second else np.zeros(0, np.intp)
+        return _place_pairs(drawn, extra, reps, conj, gen)
+
+    return draw, pixel
 
 
 def peak_interference(pattern, density):

@@ -43,6 +43,7 @@ ROW_KEYS = {
     "alpha",
     "lower_solves",
     "wall_time",
+    "conjugate_redundancy",
     *(
         f"{split}_{m}_{s}"
         for split in ("train", "test")
@@ -246,6 +247,56 @@ def test_mri_summary_names_the_alphas_on_a_bound(tiny_run):
         line for line in format_mri_summary(summary).splitlines() if "alpha on a bound" in line
     )
     assert line.endswith(f"{summary['table'][2]['method']} (lower)")
+
+
+def test_mri_job_hermitian_baselines(tmp_path, capsys):
+    """``*_hermitian`` baselines: one sample per conjugate pair, labelled, scored alike."""
+    from odl_bilevel.cli import build_mri_data, load_config, score_baseline
+    from odl_bilevel.problems import data_adapted_pattern, variable_density_pattern
+
+    config = tmp_path / "hermitian.toml"
+    config.write_text(
+        TINY.replace("greedy_candidates = 2", "greedy = false")
+        .replace("beta_sweep = [0.15]", "beta_sweep = []")
+        .replace('compare_regulariser = "h1"', "")
+        .replace("variable_density_trials = 3", "")
+        .replace(
+            "[sampling]",
+            '[sampling]\npatterns = ["free"]\nfull_reference = false\n'
+            'baselines = ["data_adapted", "data_adapted_hermitian", "variable_density_hermitian"]',
+        )
+    )
+    assert main(["learn", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    result = json.loads((tmp_path / "run" / "result.json").read_text())
+    rows = {row["name"]: row for row in result["table"]}
+    assert list(rows) == [
+        "learned_free",
+        "data_adapted_free",
+        "data_adapted_hermitian_free",
+        "variable_density_hermitian_free",
+    ]
+    assert rows["data_adapted_hermitian_free"]["method"] == "data-adapted (hermitian) free"
+    assert rows["variable_density_hermitian_free"]["method"] == "variable density (hermitian) free"
+    patterns = np.load(tmp_path / "run" / "patterns.npz")
+    cfg = load_config(config)
+    data = build_mri_data(cfg)
+    np.testing.assert_array_equal(
+        patterns["data_adapted_hermitian_free"],
+        data_adapted_pattern(data[0], RATE, hermitian=True),
+    )
+    np.testing.assert_array_equal(
+        patterns["variable_density_hermitian_free"],
+        variable_density_pattern((SIZE, SIZE), RATE, hermitian=True, rng=0),
+    )
+    for name in ("data_adapted_hermitian_free", "variable_density_hermitian_free"):
+        assert rows[name]["conjugate_redundancy"] == 0.0
+        assert rows[name]["rate"] == pytest.approx(_expected_rate("free"))
+    assert rows["data_adapted_free"]["conjugate_redundancy"] > 0.9  # the plain one: pairs
+    assert "variable density (hermitian) free" in capsys.readouterr().out
+    record = score_baseline(cfg, "variable_density_hermitian", data=data)
+    assert record["test"]["psnr_mean"] == pytest.approx(
+        rows["variable_density_hermitian_free"]["test_psnr_mean"]
+    )
 
 
 def test_auto_lower_tol_follows_the_noise_level():

@@ -25,7 +25,7 @@ refine = 0
 alpha_max_evals = 4
 alpha_xatol = 0.5
 greedy = false
-baselines = ["data_adapted", "variable_density"]
+baselines = ["data_adapted", "variable_density", "variable_density_hermitian"]
 cartesian_baselines = false
 lower_max_iter = 200
 cg_tol = 1e-2
@@ -58,7 +58,16 @@ def test_tiny_table_prints_margins_and_ceiling(tmp_path, capsys):
     found = json.loads(out.read_text())
     assert found["data"]["sigma"] == 0.02
     targets = {t["baseline"]: t for t in found["targets"]}
-    assert set(targets) == {"data_adapted_free", "variable_density_free"}
+    assert set(targets) == {
+        "data_adapted_free",
+        "variable_density_free",
+        "variable_density_hermitian_free",
+    }
+    # the stricter baseline is measured against its plain version's margin, beside the targets
+    stricter = targets["variable_density_hermitian_free"]
+    assert not stricter["target"] and stricter["required"] == 3.0
+    assert targets["variable_density_free"]["target"]
+    assert "stricter baselines" in printed and "+-k pairs" in printed
     psnr = found["test_psnr"]
     for name, t in targets.items():
         assert t["margin"] == pytest.approx(psnr["learned_free"] - psnr[name])
@@ -71,6 +80,8 @@ def test_tiny_table_prints_margins_and_ceiling(tmp_path, capsys):
     assert draws["mean"] == pytest.approx(sum(draws["test_psnr"]) / 3)
     assert draws["margin"] == pytest.approx(psnr["learned_free"] - draws["mean"])
     assert "over 3 random draws" in printed
+    assert len(found["draws"]["variable_density_hermitian_free"]["test_psnr"]) == 3
+    assert not found["draws"]["variable_density_hermitian_free"]["target"]
     solves = found["cartesian_solves"]
     assert solves["learned"] > 0 and solves["greedy_all_candidates"] == 1 + 15 + 14 + 13
 

@@ -33,8 +33,9 @@ Usage::
 checkpoints every step under ``OUT/checkpoint`` (``--resume`` continues it). Run time
 on the 2-core development VM: 15 minutes with the default configuration (the job 13,
 with the hermitian baselines; seven more draws of both variable densities 2; 40 + 3
-before checkpoints stopped writing vectors as JSON and CG and FISTA were preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12
-training / 8 test slices, test PSNR in dB; margin = learned free minus the baseline,
+before checkpoints stopped writing vectors as JSON and CG and FISTA were
+preconditioned), a few minutes at 128^2. Measured 2026-11-26 (12 training / 8 test
+slices, test PSNR in dB; margin = learned free minus the baseline,
 ceiling = fully sampled minus the baseline; v.d. mean: the mean of four draws of variable
 density, 24 in row 4):
 

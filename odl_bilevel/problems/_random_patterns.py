@@ -302,12 +302,12 @@ def variable_density_pattern(
     else:
         density = np.concatenate(([1.0], _polynomial_density(radius[1:], power, k - 1)))
 
-        def draw():
+        def draw(gen):
             return np.concatenate(([0], 1 + _systematic_sample(density[1:], gen)))
 
     best, least = None, np.inf
     for _ in range(trials):
-        chosen = draw(gen) if hermitian else draw()
+        chosen = draw(gen)
         mask = _indicator(chosen.astype(np.intp), (m,))
         if trials == 1:
             best = mask

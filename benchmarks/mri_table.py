@@ -93,9 +93,10 @@ sample per conjugate pair, and the table prints every pattern's share of paired 
 Measured 2026-11-26 (row 4's setting, ``python benchmarks/mri_table.py``, 15 min): test
 PSNR data-adapted 41.30 -> **48.93 dB**, variable density 48.04 -> **49.93** (8 draws:
 mean 48.38 -> **49.81**, 49.66-49.93), Cartesian data-adapted 37.19 -> 44.62, Cartesian
-variable density 41.71 -> 46.79 (one draw; Cartesian draws vary by several dB). The
-learned free pattern (51.08) is ahead of them by **+2.15** and **+1.27 dB** (mean of 8
-draws), the learned Cartesian pattern (47.60) by +2.98 and +0.81: of its +2.70 dB over
+variable density 41.71 -> 46.79 (the job's draw; 8 draws: mean 41.96 -> 45.55, the
+hermitian ones 44.20-47.12). The learned free pattern (51.08) is ahead of them by
+**+2.15** and **+1.27 dB** (mean of 8 draws), the learned Cartesian pattern (47.60) by
++2.98 and +2.05 (mean of 8 draws; +0.81 over the job's draw): of its +2.70 dB over
 plain variable density, about 1.4 dB is the use of this symmetry, which a classical
 design gets for free. (Sherry et al. reconstruct complex images, where the symmetry does
 not hold.) Also measured: 16 instead of 12 training slices (all 24 embedded slices, so

@@ -60,6 +60,16 @@ def _expected_rate(sampling, rate=RATE):
     return max(1, round(rate * m)) / m
 
 
+def _lean(extra):
+    """TINY without greedy, sweep and regulariser comparison; ``extra`` opens [sampling]."""
+    return (
+        TINY.replace("greedy_candidates = 2", "greedy = false")
+        .replace("beta_sweep = [0.15]", "beta_sweep = []")
+        .replace('compare_regulariser = "h1"', "")
+        .replace("[sampling]", "[sampling]\n" + extra)
+    )
+
+
 @pytest.fixture(autouse=True)
 def _agg(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
@@ -186,14 +196,7 @@ def test_mri_job_bad_config_exit_code(tmp_path, capsys):
 
 def test_mri_job_without_greedy_reports_its_solve_count(tmp_path, capsys):
     config = tmp_path / "nogreedy.toml"
-    config.write_text(
-        TINY.replace("greedy_candidates = 2", "greedy = false")
-        .replace("beta_sweep = [0.15]", "beta_sweep = []")
-        .replace('compare_regulariser = "h1"', "")
-        .replace(
-            "[sampling]", '[sampling]\nbaselines = ["data_adapted"]\ncartesian_baselines = false'
-        )
-    )
+    config.write_text(_lean('baselines = ["data_adapted"]\ncartesian_baselines = false'))
     assert main(["learn", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     greedy = json.loads((tmp_path / "run" / "result.json").read_text())["greedy"]
     assert greedy["greedy"] is None and greedy["solve_ratio"] is None
@@ -256,15 +259,10 @@ def test_mri_job_hermitian_baselines(tmp_path, capsys):
 
     config = tmp_path / "hermitian.toml"
     config.write_text(
-        TINY.replace("greedy_candidates = 2", "greedy = false")
-        .replace("beta_sweep = [0.15]", "beta_sweep = []")
-        .replace('compare_regulariser = "h1"', "")
-        .replace("variable_density_trials = 3", "")
-        .replace(
-            "[sampling]",
-            '[sampling]\npatterns = ["free"]\nfull_reference = false\n'
-            'baselines = ["data_adapted", "data_adapted_hermitian", "variable_density_hermitian"]',
-        )
+        _lean(
+            'patterns = ["free"]\nfull_reference = false\n'
+            'baselines = ["data_adapted", "data_adapted_hermitian", "variable_density_hermitian"]'
+        ).replace("variable_density_trials = 3", "")
     )
     assert main(["learn", str(config), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     result = json.loads((tmp_path / "run" / "result.json").read_text())

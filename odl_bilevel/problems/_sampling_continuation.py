@@ -15,7 +15,8 @@ import numpy as np
 from .._validation import require_nonnegative, require_positive
 from ..bilevel import L1Penalty, Penalty
 from ..upper import checkpoint_exists
-from ._sampling_common import check_rate
+from ._sampling import sampling_weights
+from ._sampling_common import check_rate, sample_count, top_k
 from ._sampling_records import StageRecord
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "StagePlan",
     "check_learning_options",
     "clear_stage_dirs",
+    "final_binary",
     "initial_beta",
     "run_options",
     "stage_dir",
@@ -221,3 +223,35 @@ def check_learning_options(rate, beta, beta_factor, beta2, alpha, support_thresh
     if not rate_tol < 1.0:
         raise ValueError(f"`rate_tol` must be < 1, got {rate_tol}")
     return rate, beta, beta_factor, beta2, alpha, support_threshold, rate_tol
+
+
+def final_binary(problem, plan, m, stopped, rate, support_threshold):
+    """The final stage's weights and the binary pattern of ``learn_sampling_pattern``.
+
+    The final stage is the one closest to the rate (the last one when the run
+    was stopped). The binary pattern takes all of its support first (whatever
+    the size of its weights: a high-SNR frequency such as DC needs only a
+    small weight), then the largest weights of the denser stage, then the
+    rest; remaining ties (many weights sit exactly on a bound) go to the
+    lower frequencies, not to the first flat indices (which would fill a
+    block of k-space rows). ``m`` is the number of sampling weights. Returns
+    ``(final, weights, binary)``: the final stage's index, its
+    :func:`sampling_weights` and the binary pattern.
+    """
+    final, tie_stage = (len(plan.stages) - 1, None) if stopped else plan.final()
+    denser = np.zeros(m) if tie_stage is None else plan.phis[tie_stage][:m]
+    phi_final = plan.phis[final]
+    sigma = phi_final[:m]
+    weights = sampling_weights(problem, phi_final)
+    chosen = top_k(
+        sample_count(rate, m),
+        [sigma > support_threshold, denser, sigma, -_frequency_radius(weights["s"].shape)],
+    )
+    binary = sampling_weights(problem, np.concatenate([chosen, phi_final[m:]]))["pattern"]
+    return final, weights, (binary > 0.5).astype(float)
+
+
+def _frequency_radius(shape):
+    """Distance of each (unshifted, ``fftfreq``-ordered) frequency to DC, flattened."""
+    grids = np.meshgrid(*(np.fft.fftfreq(n) for n in shape), indexing="ij")
+    return np.sqrt(sum(g * g for g in grids)).ravel()

@@ -33,21 +33,15 @@ from ..upper import (
     problem_fingerprint,
     save_checkpoint,
 )
-from ._sampling import sampling_phi, sampling_problem, sampling_weights
+from ._sampling import sampling_phi, sampling_problem
 from ._sampling_alpha import optimise_alpha
-from ._sampling_common import (
-    check_bool,
-    check_callback,
-    check_int,
-    default_tol,
-    sample_count,
-    top_k,
-)
+from ._sampling_common import check_bool, check_callback, check_int, default_tol, sample_count
 from ._sampling_continuation import (
     StagePenalty,
     StagePlan,
     check_learning_options,
     clear_stage_dirs,
+    final_binary,
     initial_beta,
     run_options,
     stage_dir,
@@ -489,21 +483,7 @@ def learn_sampling_pattern(
 
     # final weights: the stage closest to the rate (else the last one)
     reached = plan.reached
-    final, tie_stage = (len(plan.stages) - 1, None) if stopped else plan.final()
-    denser = np.zeros(m) if tie_stage is None else plan.phis[tie_stage][:m]
-    phi_final = plan.phis[final]
-    sigma = phi_final[:m]
-    weights = sampling_weights(problem, phi_final)
-    k = sample_count(rate, m)
-    # all of the final support first (whatever the size of its weights: a high-SNR frequency such
-    # as DC needs only a small weight), then the largest weights of the denser stage, then the
-    # rest; remaining ties (many weights sit exactly on a bound) go to the lower frequencies, not
-    # to the first flat indices (which would fill a block of k-space rows)
-    chosen = top_k(
-        k, [sigma > support_threshold, denser, sigma, -_frequency_radius(weights["s"].shape)]
-    )
-    binary = sampling_weights(problem, np.concatenate([chosen, phi_final[m:]]))["pattern"]
-    binary = (binary > 0.5).astype(float)
+    final, weights, binary = final_binary(problem, plan, m, stopped, rate, support_threshold)
     alpha_learn = float(weights["alpha"])
 
     alpha_result = None
@@ -546,7 +526,8 @@ def learn_sampling_pattern(
         status = "max_stages"
         message = (
             f"the support rate {plan.stages[-1].support_rate:.4g} is still above the rate "
-            f"{rate:.4g} after {len(plan.stages)} stages; binary holds the {k} largest weights"
+            f"{rate:.4g} after {len(plan.stages)} stages; binary holds the "
+            f"{sample_count(rate, m)} largest weights"
         )
     return SamplingLearningResult(
         weights=np.array(weights["s"], dtype=float),
@@ -563,9 +544,3 @@ def learn_sampling_pattern(
         binary_objective=math.nan if alpha_result is None else alpha_result.objective,
         alpha_search=alpha_result,
     )
-
-
-def _frequency_radius(shape):
-    """Distance of each (unshifted, ``fftfreq``-ordered) frequency to DC, flattened."""
-    grids = np.meshgrid(*(np.fft.fftfreq(n) for n in shape), indexing="ij")
-    return np.sqrt(sum(g * g for g in grids)).ravel()

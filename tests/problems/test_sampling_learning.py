@@ -500,7 +500,7 @@ def test_binary_ties_go_to_low_frequencies_not_to_the_first_rows():
     # the rule of learn_sampling_pattern's binary pattern when the denser stage's weights all sit
     # on the upper bound and the final ones on the lower bound: lowest |k| first
     from odl_bilevel.problems._sampling_common import top_k
-    from odl_bilevel.problems._sampling_learning import _frequency_radius
+    from odl_bilevel.problems._sampling_continuation import _frequency_radius
 
     shape, k = (16, 16), 21
     m = shape[0] * shape[1]
